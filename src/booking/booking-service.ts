@@ -1,0 +1,139 @@
+/**
+ * The booking domain's verbs: hold a slot the moment it is confirmed free, turn a hold
+ * into an appointment, and answer every refusal with alternatives in the same breath.
+ * No transport here and no SQL: storage is the `BookingStore` port.
+ */
+import type { Catalog, Service, StaffMember } from './catalog.js';
+import { staffOffering } from './catalog.js';
+import { alternatives, alternativesWindow, judgeSlot, type Slot, type SlotQuery } from './availability.js';
+import type { AppointmentRecord, BookingDetails, BookingStore, HoldRecord } from './ports.js';
+
+export type Unavailable = 'SLOT_TAKEN' | 'OUTSIDE_HOURS' | 'IN_THE_PAST';
+
+/** A slot the caller asked for, already resolved to the catalog and an instant. */
+export interface SlotRequest {
+  catalog: Catalog;
+  service: Service;
+  date: string;
+  start: Date | null;
+  staff: StaffMember | null;
+}
+
+export type HoldOutcome =
+  | { available: true; hold: HoldRecord; staff: StaffMember }
+  | { available: false; reason: Unavailable; alternatives: Slot[] };
+
+export type BookOutcome =
+  | { booked: true; appointment: AppointmentRecord; replayed: boolean }
+  | { booked: false; code: 'SLOT_TAKEN' | 'NO_HOLD'; reason: Unavailable | null; alternatives: Slot[] };
+
+export interface BookingServiceOptions {
+  store: BookingStore;
+  clock: () => Date;
+  holdTtlMs: number;
+  holdMaxMs: number;
+}
+
+export class BookingService {
+  constructor(private readonly options: BookingServiceOptions) {}
+
+  /**
+   * Holds the requested slot if it is free, releasing `currentHoldId` only when the new
+   * hold is placed. The session's own current hold never counts against it.
+   */
+  async hold(request: SlotRequest, owner: { sessionId: string | null; callId: string | null; currentHoldId: string | null }): Promise<HoldOutcome> {
+    const { store, holdTtlMs, holdMaxMs } = this.options;
+    const verdict = await this.judge(request, owner.currentHoldId);
+    if (verdict.free) {
+      for (const slot of verdict.slots) {
+        const placed = await store.placeHold({
+          ...this.claimOf(request, slot),
+          sessionId: owner.sessionId,
+          callId: owner.callId,
+          ttlMs: holdTtlMs,
+          maxMs: holdMaxMs,
+          replacesHoldId: owner.currentHoldId,
+        });
+        if (placed.placed) return { available: true, hold: placed.hold, staff: slot.staff };
+      }
+    }
+    const reason = verdict.free ? 'SLOT_TAKEN' : verdict.reason;
+    return { available: false, reason, alternatives: await this.alternatives(request, owner.currentHoldId) };
+  }
+
+  /**
+   * Books the session's hold, or the requested slot at once when there is no usable hold
+   * (none, expired, or for another slot). `request` is what the caller asked to book: the
+   * slot named in the tool call, else the slot of the session's hold. A retried key
+   * returns the first appointment.
+   */
+  async book(
+    holdId: string | null,
+    request: SlotRequest | null,
+    details: BookingDetails,
+  ): Promise<BookOutcome> {
+    const { store } = this.options;
+    if (details.idempotencyKey) {
+      const earlier = await store.findAppointmentByKey(details.idempotencyKey);
+      if (earlier) return { booked: true, appointment: earlier, replayed: true };
+    }
+    if (holdId && (request === null || (await this.holdMatches(holdId, request)))) {
+      const converted = await store.convertHold(holdId, details);
+      if (converted.booked) return { booked: true, appointment: converted.appointment, replayed: false };
+    }
+    if (!request) return { booked: false, code: 'NO_HOLD', reason: null, alternatives: [] };
+
+    const verdict = await this.judge(request, holdId);
+    if (verdict.free) {
+      for (const slot of verdict.slots) {
+        const booked = await store.bookDirect(this.claimOf(request, slot), details, holdId);
+        if (booked.booked) return { booked: true, appointment: booked.appointment, replayed: false };
+      }
+    }
+    return {
+      booked: false,
+      code: 'SLOT_TAKEN',
+      reason: verdict.free ? 'SLOT_TAKEN' : verdict.reason,
+      alternatives: await this.alternatives(request, holdId),
+    };
+  }
+
+  /** Free slots near the request, read fresh so each is free at the moment of answering. */
+  async alternatives(request: SlotRequest, ignoreHoldId: string | null): Promise<Slot[]> {
+    const query = this.queryOf(request);
+    const claims = await this.options.store.liveClaims(
+      request.catalog.tenantId,
+      staffOffering(request.catalog, request.service.id).map((member) => member.id),
+      alternativesWindow(request.catalog, request.date),
+      ignoreHoldId,
+    );
+    return alternatives(query, claims);
+  }
+
+  private async judge(request: SlotRequest, ignoreHoldId: string | null) {
+    const query = this.queryOf(request);
+    if (!request.start) return judgeSlot(query, []);
+    const staffIds = (request.staff ? [request.staff] : staffOffering(request.catalog, request.service.id)).map((member) => member.id);
+    const day = { start: new Date(request.start.getTime() - 86_400_000), end: new Date(request.start.getTime() + 2 * 86_400_000) };
+    const claims = await this.options.store.liveClaims(request.catalog.tenantId, staffIds, day, ignoreHoldId);
+    return judgeSlot(query, claims);
+  }
+
+  private async holdMatches(holdId: string, request: SlotRequest): Promise<boolean> {
+    const hold = await this.options.store.getHold(holdId);
+    return (
+      hold !== null &&
+      hold.serviceId === request.service.id &&
+      hold.start.getTime() === request.start?.getTime() &&
+      (request.staff === null || request.staff.id === hold.staffId)
+    );
+  }
+
+  private queryOf(request: SlotRequest): SlotQuery {
+    return { ...request, now: this.options.clock() };
+  }
+
+  private claimOf(request: SlotRequest, slot: Slot) {
+    return { tenantId: request.catalog.tenantId, staffId: slot.staff.id, serviceId: request.service.id, span: slot.span, busy: slot.busy };
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * What the booking domain needs from storage. The drizzle implementation lives in
+ * `src/store/`; tests run the same contract against PGlite and PostgreSQL.
+ */
+import type { Catalog, Customer } from './catalog.js';
+import type { HoldStatus, InstantRange } from '../store/schema.js';
+
+export type { HoldStatus, InstantRange };
+
+export interface HoldRecord {
+  id: string;
+  tenantId: string;
+  sessionId: string | null;
+  staffId: string;
+  serviceId: string;
+  start: Date;
+  end: Date;
+  status: HoldStatus;
+  placedAt: Date;
+  expiresAt: Date;
+  maxExpiresAt: Date;
+}
+
+export interface AppointmentRecord {
+  id: string;
+  tenantId: string;
+  staffId: string;
+  serviceId: string;
+  start: Date;
+  end: Date;
+  customerName: string;
+  phone: string | null;
+  callId: string | null;
+  status: 'booked' | 'cancelled';
+}
+
+/** A live claim on a staff member's time: a booked appointment or an unexpired hold. */
+export interface StaffClaim {
+  staffId: string;
+  during: InstantRange;
+}
+
+/** Where a slot lands: which staff member, the whole service span, and the busy stretches it claims. */
+export interface SlotClaim {
+  tenantId: string;
+  staffId: string;
+  serviceId: string;
+  span: InstantRange;
+  busy: InstantRange[];
+}
+
+export interface HoldRequest extends SlotClaim {
+  sessionId: string | null;
+  callId: string | null;
+  ttlMs: number;
+  maxMs: number;
+  /** Released in the same transaction, and only if the new hold is placed. */
+  replacesHoldId?: string | null;
+}
+
+export interface BookingDetails {
+  customerName: string;
+  phone: string | null;
+  callId: string | null;
+  sessionId: string | null;
+  /** A retried request with the same key returns the first appointment. */
+  idempotencyKey: string | null;
+}
+
+export type PlaceHoldResult = { placed: true; hold: HoldRecord } | { placed: false };
+export type ExtendHoldResult = { extended: true; hold: HoldRecord } | { extended: false; hold: HoldRecord | null };
+export type ConvertHoldResult =
+  | { booked: true; appointment: AppointmentRecord }
+  | { booked: false; hold: HoldRecord | null };
+export type DirectBookingResult = { booked: true; appointment: AppointmentRecord } | { booked: false };
+/** `held` means the database clock has not reached the deadline yet. */
+export type ExpireHoldResult = { status: HoldStatus; hold: HoldRecord | null };
+
+export interface CatalogStore {
+  /** Replaces the tenant's catalog; appointments and their staff/service rows are kept. */
+  putCatalog(catalog: Catalog, customers: Customer[]): Promise<void>;
+  loadCatalog(tenantId: string): Promise<Catalog | null>;
+  tenantExists(tenantId: string): Promise<boolean>;
+  addRuntimeToken(tenantId: string, tokenHash: string): Promise<void>;
+  tenantForToken(tokenHash: string): Promise<string | null>;
+  findCustomer(tenantId: string, phone: string): Promise<Customer | null>;
+}
+
+export interface BookingStore {
+  liveClaims(tenantId: string, staffIds: string[], window: InstantRange, ignoreHoldId?: string | null): Promise<StaffClaim[]>;
+  placeHold(request: HoldRequest): Promise<PlaceHoldResult>;
+  extendHold(holdId: string, ttlMs: number): Promise<ExtendHoldResult>;
+  /** Ends a hold whose deadline has passed (by the database clock). */
+  expireHold(holdId: string): Promise<ExpireHoldResult>;
+  releaseHold(holdId: string): Promise<boolean>;
+  getHold(holdId: string): Promise<HoldRecord | null>;
+  convertHold(holdId: string, details: BookingDetails): Promise<ConvertHoldResult>;
+  /** Claims and books in one transaction, releasing `releasesHoldId` only on success. */
+  bookDirect(claim: SlotClaim, details: BookingDetails, releasesHoldId?: string | null): Promise<DirectBookingResult>;
+  findAppointmentByKey(idempotencyKey: string): Promise<AppointmentRecord | null>;
+  listAppointments(tenantId: string, window: InstantRange): Promise<AppointmentRecord[]>;
+  upcomingAppointments(tenantId: string, phone: string, from: Date): Promise<AppointmentRecord[]>;
+  /** Cancels only an appointment booked under `phone`; null when there is none. */
+  cancelAppointment(tenantId: string, appointmentId: string, phone: string): Promise<AppointmentRecord | null>;
+  /** Expires every hold past its deadline; the backstop behind each session's own timer. */
+  sweepExpiredHolds(): Promise<number>;
+}

@@ -1,0 +1,61 @@
+/**
+ * Configuration from the environment (PROTOCOL §1), validated once at start.
+ * A bad value stops the start with a message naming the variable.
+ */
+import { z } from 'zod';
+
+const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const environmentSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
+    .optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  ADMIN_TOKEN: z.string().min(8, 'must be at least 8 characters').optional(),
+  HOLD_TTL_S: seconds(60),
+  HOLD_MAX_S: seconds(600),
+  RESUME_GRACE_S: seconds(30),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  adminToken: string | undefined;
+  holdTtlMs: number;
+  holdMaxMs: number;
+  resumeGraceMs: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {}
+
+/** Reads and checks the environment; throws `ConfigError` naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const blankAsUnset = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const parsed = environmentSchema.safeParse(blankAsUnset);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  if (e.HOLD_MAX_S < e.HOLD_TTL_S) {
+    throw new ConfigError('invalid configuration: HOLD_MAX_S: must not be less than HOLD_TTL_S');
+  }
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    adminToken: e.ADMIN_TOKEN,
+    holdTtlMs: e.HOLD_TTL_S * 1000,
+    holdMaxMs: e.HOLD_MAX_S * 1000,
+    resumeGraceMs: e.RESUME_GRACE_S * 1000,
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,251 @@
+/**
+ * The drizzle schema: the one description of every table callhold keeps.
+ *
+ * The exclusion constraint on `staff_claims` (no two live claims of one staff member
+ * overlap) cannot be expressed in drizzle 0.45; it lives in the hand-written migration
+ * `drizzle/0001_staff_claims_exclusion.sql`, next to the generated one.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigserial,
+  boolean,
+  check,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  real,
+  text,
+  timestamp,
+  unique,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+/** Opening hours by weekday key (`mon`..`sun`), each a list of `[HH:MM, HH:MM]` windows. */
+export type WeeklyHours = Record<string, Array<[string, string]>>;
+export interface Phase {
+  minutes: number;
+  staff_busy: boolean;
+  label?: string | undefined;
+}
+
+/** A half-open `[start, end)` range of instants, stored as PostgreSQL `tstzrange`. */
+export interface InstantRange {
+  start: Date;
+  end: Date;
+}
+const tstzrange = customType<{ data: InstantRange; driverData: string }>({
+  dataType: () => 'tstzrange',
+  toDriver: (range) => `[${range.start.toISOString()},${range.end.toISOString()})`,
+  fromDriver: (value) => {
+    const [start, end] = value.slice(1, -1).split(',').map((bound) => new Date(bound.replaceAll('"', '')));
+    return { start: start!, end: end! };
+  },
+});
+
+const instant = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const tenants = pgTable('tenants', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  timezone: text('timezone').notNull(),
+  slotStepMin: integer('slot_step_min').notNull(),
+  openingHours: jsonb('opening_hours').$type<WeeklyHours>().notNull(),
+  closedDates: jsonb('closed_dates').$type<string[]>().notNull(),
+  updatedAt: instant('updated_at').notNull().defaultNow(),
+});
+
+export const staff = pgTable(
+  'staff',
+  {
+    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: text('id').notNull(),
+    name: text('name').notNull(),
+    openingHours: jsonb('opening_hours').$type<WeeklyHours>(),
+    position: integer('position').notNull(),
+    /** Staff dropped from the catalog stay as rows so their appointments keep a name. */
+    active: boolean('active').notNull().default(true),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.id] })],
+);
+
+export const services = pgTable(
+  'services',
+  {
+    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: text('id').notNull(),
+    name: text('name').notNull(),
+    aliases: jsonb('aliases').$type<string[]>().notNull(),
+    /** Ordered phases; only `staff_busy` ones claim the staff member's time. */
+    phases: jsonb('phases').$type<Phase[]>().notNull(),
+    position: integer('position').notNull(),
+    active: boolean('active').notNull().default(true),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.id] })],
+);
+
+export const staffServices = pgTable(
+  'staff_services',
+  {
+    tenantId: text('tenant_id').notNull(),
+    staffId: text('staff_id').notNull(),
+    serviceId: text('service_id').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.staffId, t.serviceId] })],
+);
+
+export const customers = pgTable(
+  'customers',
+  {
+    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    phone: text('phone').notNull(),
+    name: text('name').notNull(),
+    createdAt: instant('created_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.phone] })],
+);
+
+export const runtimeTokens = pgTable('runtime_tokens', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+  /** SHA-256 of the token; the token itself is shown once and never stored. */
+  tokenHash: text('token_hash').notNull().unique(),
+  createdAt: instant('created_at').notNull().defaultNow(),
+});
+
+export const holdStatuses = ['held', 'released', 'expired', 'lost', 'booked'] as const;
+export type HoldStatus = (typeof holdStatuses)[number];
+
+export const holds = pgTable(
+  'holds',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tenantId: text('tenant_id').notNull(),
+    sessionId: uuid('session_id'),
+    callId: text('call_id'),
+    staffId: text('staff_id').notNull(),
+    serviceId: text('service_id').notNull(),
+    startAt: instant('start_at').notNull(),
+    endAt: instant('end_at').notNull(),
+    status: text('status').$type<HoldStatus>().notNull(),
+    placedAt: instant('placed_at').notNull().defaultNow(),
+    /** Moves with caller activity, never past `max_expires_at`; compared with the database's `now()`. */
+    expiresAt: instant('expires_at').notNull(),
+    maxExpiresAt: instant('max_expires_at').notNull(),
+    extensions: integer('extensions').notNull().default(0),
+    endedAt: instant('ended_at'),
+  },
+  (t) => [
+    index('holds_live_idx').on(t.tenantId, t.staffId).where(sql`status = 'held'`),
+    index('holds_expiry_idx').on(t.expiresAt).where(sql`status = 'held'`),
+    index('holds_session_idx').on(t.sessionId),
+  ],
+);
+
+export const appointments = pgTable(
+  'appointments',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tenantId: text('tenant_id').notNull(),
+    staffId: text('staff_id').notNull(),
+    serviceId: text('service_id').notNull(),
+    startAt: instant('start_at').notNull(),
+    endAt: instant('end_at').notNull(),
+    customerName: text('customer_name').notNull(),
+    phone: text('phone'),
+    callId: text('call_id'),
+    sessionId: uuid('session_id'),
+    holdId: uuid('hold_id'),
+    status: text('status').$type<'booked' | 'cancelled'>().notNull().default('booked'),
+    /** `session:tool-call-id`: a retried booking finds its appointment instead of booking twice. */
+    idempotencyKey: text('idempotency_key').unique(),
+    createdAt: instant('created_at').notNull().defaultNow(),
+    cancelledAt: instant('cancelled_at'),
+  },
+  (t) => [
+    index('appointments_day_idx').on(t.tenantId, t.startAt),
+    index('appointments_phone_idx').on(t.tenantId, t.phone),
+  ],
+);
+
+/**
+ * One row per staff-busy stretch of a live hold or appointment. The exclusion constraint
+ * over (tenant_id, staff_id, during) is what makes double booking impossible.
+ */
+export const staffClaims = pgTable(
+  'staff_claims',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    staffId: text('staff_id').notNull(),
+    during: tstzrange('during').notNull(),
+    holdId: uuid('hold_id').references(() => holds.id, { onDelete: 'cascade' }),
+    appointmentId: uuid('appointment_id').references(() => appointments.id, { onDelete: 'cascade' }),
+  },
+  (t) => [
+    check('staff_claims_one_owner', sql`(hold_id IS NULL) <> (appointment_id IS NULL)`),
+    index('staff_claims_hold_idx').on(t.holdId),
+    index('staff_claims_appointment_idx').on(t.appointmentId),
+  ],
+);
+
+export const sessionStatuses = ['live', 'ended'] as const;
+export type SessionStatus = (typeof sessionStatuses)[number];
+export const sessionOutcomes = ['booked', 'no_booking', 'dropped'] as const;
+export type SessionOutcome = (typeof sessionOutcomes)[number];
+
+export const sessions = pgTable(
+  'sessions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    callId: text('call_id').notNull(),
+    status: text('status').$type<SessionStatus>().notNull().default('live'),
+    outcome: text('outcome').$type<SessionOutcome>(),
+    state: jsonb('state'),
+    startedAt: instant('started_at').notNull().defaultNow(),
+    endedAt: instant('ended_at'),
+    /** XState persisted snapshot, restored after a restart; `machine_version` guards its shape. */
+    snapshot: jsonb('snapshot'),
+    machineVersion: integer('machine_version').notNull(),
+    updatedAt: instant('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    unique('sessions_tenant_call_unique').on(t.tenantId, t.callId),
+    index('sessions_status_idx').on(t.status, t.startedAt),
+  ],
+);
+
+export const sessionEvents = pgTable(
+  'session_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    sessionId: uuid('session_id')
+      .notNull()
+      .references(() => sessions.id, { onDelete: 'cascade' }),
+    at: instant('at').notNull(),
+    direction: text('direction').$type<'in' | 'out'>().notNull(),
+    type: text('type').notNull(),
+    payload: jsonb('payload').notNull(),
+    toolCallId: text('tool_call_id'),
+    latencyMs: real('latency_ms'),
+  },
+  (t) => [index('session_events_session_idx').on(t.sessionId, t.id)],
+);
+
+/** The first answer to each tool call id of a session, replayed when the id comes again. */
+export const toolResults = pgTable(
+  'tool_results',
+  {
+    sessionId: uuid('session_id')
+      .notNull()
+      .references(() => sessions.id, { onDelete: 'cascade' }),
+    toolCallId: text('tool_call_id').notNull(),
+    name: text('name').notNull(),
+    response: jsonb('response').notNull(),
+    createdAt: instant('created_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.sessionId, t.toolCallId] })],
+);
