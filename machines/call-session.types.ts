@@ -1,0 +1,137 @@
+/**
+ * The data a call session machine works with. Plain, serializable values only (times are
+ * epoch milliseconds), so a persisted snapshot survives a restart.
+ */
+import { z } from 'zod';
+
+/** Bumped whenever the shape of context or the state tree changes incompatibly. */
+export const CALL_SESSION_MACHINE_VERSION = 1;
+
+export const holdStatusSchema = z.enum(['held', 'extended', 'released', 'expired', 'booked', 'lost']);
+export type HoldUpdateStatus = z.infer<typeof holdStatusSchema>;
+
+export interface HoldView {
+  id: string;
+  serviceId: string;
+  staffId: string;
+  start: number;
+  end: number;
+  placedAt: number;
+  expiresAt: number;
+  maxExpiresAt: number;
+}
+
+export interface AppointmentView {
+  id: string;
+  serviceId: string;
+  staffId: string;
+  start: number;
+  end: number;
+}
+
+/** What the caller last asked about, resolved to catalog ids and a local date and time. */
+export interface SlotRequestView {
+  serviceId: string;
+  date: string;
+  time: string;
+  staffId: string | null;
+}
+
+export interface AlternativeView {
+  start: number;
+  end: number;
+  staffId: string;
+}
+
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: Record<string, unknown>;
+  receivedAt: number;
+}
+
+export interface ToolResponse {
+  ok: boolean;
+  result: Record<string, unknown>;
+  error?: { code: string; message: string };
+}
+
+/** How a tool changed the session's hold, if it did. */
+export type HoldChange = { kind: 'placed'; hold: HoldView } | { kind: 'ended'; status: 'released' | 'booked' | 'lost' | 'expired' };
+
+export interface ToolOutcome {
+  response: ToolResponse;
+  hold?: HoldChange;
+  appointment?: AppointmentView;
+  /** Replaces the remembered request; `null` keeps the old one. */
+  request?: SlotRequestView | null;
+  alternatives?: AlternativeView[];
+  finishedAt: number;
+}
+
+/** The session as a tool sees it: who is calling, and what the session holds and remembers. */
+export interface SessionView {
+  sessionId: string;
+  tenantId: string;
+  callId: string;
+  locale: string | null;
+  callerPhone: string | null;
+  hold: HoldView | null;
+  request: SlotRequestView | null;
+}
+
+/** Result of asking storage to end a hold whose deadline has passed. */
+export type ExpiryCheck = { status: 'held'; expiresAt: number } | { status: 'expired' | 'lost' | 'released' | 'booked' };
+export type ExtensionResult = { extended: true; expiresAt: number } | { extended: false; status: 'expired' | 'lost' | 'released' | 'booked' };
+
+export type SessionOutcome = 'booked' | 'no_booking' | 'dropped';
+
+export interface CallSessionInput {
+  sessionId: string;
+  tenantId: string;
+  callId: string;
+  locale: string | null;
+  callerPhone: string | null;
+  holdTtlMs: number;
+  resumeGraceMs: number;
+  /** A tool that takes longer is answered `UNAVAILABLE` (PROTOCOL §4: within 2 s). */
+  toolTimeoutMs: number;
+  /** The answer given when storage fails or is too slow, already in the call's language. */
+  unavailableResponse: ToolResponse;
+}
+
+export interface ToolLatency {
+  id: string;
+  name: string;
+  latencyMs: number;
+}
+
+export interface CallSessionContext extends CallSessionInput {
+  hold: HoldView | null;
+  request: SlotRequestView | null;
+  alternatives: AlternativeView[];
+  appointment: AppointmentView | null;
+  outcome: SessionOutcome | null;
+  callerSpeaking: boolean;
+  disconnectedAt: number | null;
+  toolQueue: ToolCall[];
+  toolLatencies: ToolLatency[];
+}
+
+/** Events the transport (or a test) sends in. Every event carries the instant it happened. */
+export type CallSessionEvent =
+  | { type: 'caller.activity'; speaking: boolean; at: number }
+  | { type: 'caller.transcript'; at: number }
+  | { type: 'tool.requested'; call: ToolCall }
+  | { type: 'session.end'; at: number }
+  | { type: 'connection.lost'; at: number }
+  | { type: 'connection.opened'; at: number }
+  | { type: 'session.restored'; at: number }
+  | { type: 'hold.placed'; hold: HoldView }
+  | { type: 'hold.ended'; status: 'released' | 'booked' | 'lost' | 'expired' };
+
+/** Events the machine emits for whoever carries the session (a socket, an adapter, a test). */
+export type CallSessionEmitted =
+  | { type: 'tool.answered'; call: ToolCall; response: ToolResponse; latencyMs: number }
+  | { type: 'hold.updated'; status: HoldUpdateStatus; hold: HoldView }
+  | { type: 'session.ended'; outcome: SessionOutcome; appointment: AppointmentView | null };
