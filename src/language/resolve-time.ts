@@ -1,4 +1,4 @@
-import { normalizeText } from './normalize.js';
+import { normalizeText, wordsOf } from './normalize.js';
 import { wordsToNumbers } from './number-words.js';
 
 /** A local time of day: one `HH:MM` or, when the hour could be morning or evening, two. */
@@ -26,8 +26,8 @@ const TIME_WORDS: ReadonlyMap<string, string> = new Map([
   ['mitternacht', '00:00'], ['midnight', '00:00'],
 ]);
 
-const FILLERS = new Set([
-  'um', 'gegen', 'so', 'ca', 'ca.', 'circa', 'etwa', 'ungefaehr', 'uhr', 'in', 'der', 'bitte',
+const FILLERS: ReadonlySet<string> = new Set([
+  'um', 'gegen', 'so', 'ca', 'circa', 'etwa', 'ungefaehr', 'uhr', 'in', 'der', 'bitte',
   'at', 'around', 'about', 'the', 'a', "o'clock", 'oclock', 'please', 'minuten', 'minutes',
 ]);
 
@@ -35,7 +35,9 @@ const FILLERS = new Set([
 const FRACTIONS: ReadonlyMap<string, number> = new Map([
   ['viertel', 15], ['quarter', 15], ['half', 30],
 ]);
-const AFTER = new Set(['nach', 'past', 'after']);
+const DIRECTIONS: ReadonlyMap<string, number> = new Map([
+  ['nach', 1], ['past', 1], ['after', 1], ['vor', -1], ['to', -1], ['before', -1], ['till', -1],
+]);
 /** "halb elf" is half an hour before eleven; "viertel elf" and "dreiviertel elf" likewise. */
 const BEFORE_HOUR: ReadonlyMap<string, number> = new Map([
   ['halb', 30], ['viertel', 45], ['dreiviertel', 15],
@@ -57,12 +59,12 @@ interface Clock {
  * 7–11 morning first. `HH:MM` with two hour digits is taken as a 24-hour time.
  */
 export function resolveTime(expression: string): TimeResolution {
-  const words = wordsOf(expression);
+  const words = timeWords(expression);
   if (words.length === 0) return { ok: false, reason: 'no time was given' };
   const period = periodOf(words);
   const rest = wordsToNumbers(words.filter((word) => !PERIOD_WORDS.has(word) && !FILLERS.has(word)));
-  const named = words.length === 1 ? TIME_WORDS.get(words[0] ?? '') : undefined;
-  if (named !== undefined) return { ok: true, candidates: [named] };
+  const named = rest.length === 0 ? words.map((word) => TIME_WORDS.get(word)).find(Boolean) : undefined;
+  if (named) return { ok: true, candidates: [named] };
   const clock = readClock(rest.join(' '));
   if (clock === undefined) {
     return {
@@ -74,14 +76,14 @@ export function resolveTime(expression: string): TimeResolution {
   return { ok: true, candidates: candidatesOf(clock, period) };
 }
 
-/** Words with "2pm", "p.m." and "10uhr" split into the forms the tables know. */
-function wordsOf(expression: string): string[] {
-  return normalizeText(expression)
-    .replace(/\b([ap])\.\s?m\b\.?/g, '$1m')
-    .replace(/(\d)(am|pm|uhr)\b/g, '$1 $2')
-    .replace(/\bam morgen\b/g, 'morgens')
-    .split(' ')
-    .filter((word) => word !== '');
+/** Words with "2pm", "p.m." and "10uhr" split and spelled the way the tables know them. */
+function timeWords(expression: string): string[] {
+  return wordsOf(
+    normalizeText(expression)
+      .replace(/\b([ap])\.\s?m\b\.?/g, '$1m')
+      .replace(/(\d)(am|pm|uhr)\b/g, '$1 $2')
+      .replace(/\bam morgen\b/g, 'morgens'),
+  );
 }
 
 /** German "am" is an article in "am Nachmittag"; alone it is the English "am". */
@@ -91,7 +93,10 @@ function periodOf(words: readonly string[]): Period | undefined {
   return word === undefined ? undefined : PERIOD_WORDS.get(word);
 }
 
-/** The clock a phrase names, a reason why it is not on the clock, or undefined if unreadable. */
+/**
+ * The clock a phrase names; a reason (a string) when it names a time that is not on the
+ * clock ("25:00"); undefined when it is not a time at all.
+ */
 function readClock(text: string): Clock | string | undefined {
   const written = /^(\d{1,2})[:.](\d{2})$/.exec(text);
   if (written) {
@@ -103,20 +108,35 @@ function readClock(text: string): Clock | string | undefined {
 }
 
 /** A spoken time as the hour it names and the minutes to add to it ("halb elf" = 11 − 30). */
-function readSpoken(text: string): { hour: number; offset: number } | undefined {
-  const plain = /^(\d{1,2})(?: (\d{1,2}))?$/.exec(text);
-  if (plain) return { hour: Number(plain[1]), offset: Number(plain[2] ?? 0) };
-  const beforeHour = /^([a-z]+) (\d{1,2})$/.exec(text);
-  const beforeMinutes = beforeHour && BEFORE_HOUR.get(beforeHour[1] ?? '');
-  if (beforeHour && beforeMinutes !== undefined) {
-    return { hour: Number(beforeHour[2]), offset: -beforeMinutes };
-  }
-  const relative = /^(\d{1,2}|[a-z]+) ([a-z]+) (halb )?(\d{1,2})$/.exec(text);
-  if (!relative) return undefined;
-  const [, amount = '', direction = '', half, hour = ''] = relative;
+interface Spoken {
+  hour: number;
+  offset: number;
+}
+
+function readSpoken(text: string): Spoken | undefined {
+  return readHourAndMinutes(text) ?? readBeforeHour(text) ?? readPastOrTo(text);
+}
+
+/** "10", "10 30" (from "zehn Uhr dreißig"). */
+function readHourAndMinutes(text: string): Spoken | undefined {
+  const [, hour, minutes = '0'] = /^(\d{1,2})(?: (\d{1,2}))?$/.exec(text) ?? [];
+  return hour === undefined ? undefined : { hour: Number(hour), offset: Number(minutes) };
+}
+
+/** "halb elf", "viertel elf", "dreiviertel elf". */
+function readBeforeHour(text: string): Spoken | undefined {
+  const [, fraction = '', hour = ''] = /^([a-z]+) (\d{1,2})$/.exec(text) ?? [];
+  const minutes = BEFORE_HOUR.get(fraction);
+  return minutes === undefined ? undefined : { hour: Number(hour), offset: -minutes };
+}
+
+/** "viertel nach zehn", "fünf vor halb drei", "quarter to eleven", "half past two". */
+function readPastOrTo(text: string): Spoken | undefined {
+  const [, amount = '', direction = '', half, hour = ''] =
+    /^(\d{1,2}|[a-z]+) ([a-z]+) (halb )?(\d{1,2})$/.exec(text) ?? [];
   const minutes = FRACTIONS.get(amount) ?? (/^\d+$/.test(amount) ? Number(amount) : undefined);
-  const sign = AFTER.has(direction) ? 1 : ['vor', 'to', 'before'].includes(direction) ? -1 : 0;
-  if (minutes === undefined || minutes >= 60 || sign === 0) return undefined;
+  const sign = DIRECTIONS.get(direction);
+  if (minutes === undefined || minutes >= 60 || sign === undefined) return undefined;
   return { hour: Number(hour), offset: sign * minutes - (half ? 30 : 0) };
 }
 
