@@ -31,6 +31,8 @@ export interface AppointmentRecord {
   customerName: string;
   phone: string | null;
   callId: string | null;
+  /** The hold this appointment was converted from; null for a direct booking. */
+  holdId: string | null;
   status: 'booked' | 'cancelled';
 }
 

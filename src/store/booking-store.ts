@@ -60,6 +60,7 @@ function toAppointment(row: typeof appointments.$inferSelect): AppointmentRecord
     customerName: row.customerName,
     phone: row.phone,
     callId: row.callId,
+    holdId: row.holdId,
     status: row.status,
   };
 }

@@ -288,14 +288,14 @@ describe('call session machine', () => {
     const machine = callSessionMachine.provide({
       delays: clockDelays(() => clock.now()),
       actors: {
-        expireHold: fromPromise(async () => {
+        expireHold: fromPromise(async (): Promise<ExpiryCheck> => {
           expired++;
-          return { status: 'expired' as const };
+          return { status: 'expired' };
         }),
         releaseHold: fromPromise(async () => {}),
       },
     });
-    const restored = createActor(machine, { clock, snapshot: persisted });
+    const restored = createActor(machine, { clock, snapshot: persisted, input: first.actor.getSnapshot().context });
     const emitted: CallSessionEmitted[] = [];
     restored.on('*', (event) => emitted.push(event));
     restored.start();

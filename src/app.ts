@@ -1,0 +1,55 @@
+/**
+ * The broker as a fastify application: HTTP and WebSocket routes over one `Broker`.
+ * The process around it (signals, ports, the demo salon) belongs to `server.ts`.
+ */
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { Broker } from './broker.js';
+import type { Config } from './config.js';
+import { BrokerError } from './errors.js';
+import { MAX_FRAME_BYTES } from './protocol/call-frames.js';
+import { adminRoutes } from './routes/admin.js';
+import { callRoutes } from './routes/calls.js';
+import { healthRoutes } from './routes/health.js';
+import type { DatabaseHandle } from './store/database.js';
+
+export interface AppOptions {
+  config: Config;
+  database: DatabaseHandle;
+  clock?: () => number;
+  logger?: FastifyServerOptions['logger'];
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    broker: Broker;
+  }
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({ logger: options.logger ?? { level: options.config.logLevel }, bodyLimit: 1024 * 1024 });
+  const broker = new Broker({ config: options.config, database: options.database, logger: app.log, ...(options.clock ? { clock: options.clock } : {}) });
+  app.decorate('broker', broker);
+
+  app.setErrorHandler((error, request, reply) => {
+    if (error instanceof BrokerError) return reply.status(error.status).send(error.toBody());
+    const status = (error as { statusCode?: number }).statusCode;
+    if (status && status >= 400 && status < 500) {
+      return reply.status(status).send({ error: { code: 'INVALID_REQUEST', message: (error as Error).message } });
+    }
+    request.log.error({ err: error }, 'request failed');
+    return reply.status(500).send({ error: { code: 'INTERNAL', message: 'internal error' } });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
+  );
+
+  await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES } });
+  await app.register(adminRoutes, { broker });
+  await app.register(callRoutes, { broker });
+  await app.register(healthRoutes, { broker });
+
+  app.addHook('onReady', () => broker.start());
+  app.addHook('preClose', () => broker.stop());
+  return app;
+}

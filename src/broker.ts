@@ -1,0 +1,95 @@
+/**
+ * Wires the broker's parts together: stores on one database, the booking domain, the
+ * tool runner and the session registry. Created once per app (never at module level),
+ * so tests can build as many as they like.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import { BookingService } from './booking/booking-service.js';
+import { CatalogCache } from './booking/catalog-cache.js';
+import type { Config } from './config.js';
+import { EventLog } from './sessions/event-log.js';
+import { SessionFeed } from './sessions/session-feed.js';
+import { provideSessionMachine } from './sessions/session-machine.js';
+import { SessionRegistry } from './sessions/session-registry.js';
+import { DrizzleBookingStore } from './store/booking-store.js';
+import { DrizzleCatalogStore } from './store/catalog-store.js';
+import type { DatabaseHandle } from './store/database.js';
+import { DrizzleSessionStore } from './store/session-store.js';
+import { ToolRunner } from './tools/tool-runner.js';
+
+/** PROTOCOL §4: a tool whose storage does not answer is answered `UNAVAILABLE` within 2 s. */
+export const TOOL_TIMEOUT_MS = 1800;
+const HOLD_SWEEP_INTERVAL_MS = 10_000;
+
+export interface BrokerOptions {
+  config: Config;
+  database: DatabaseHandle;
+  logger: FastifyBaseLogger;
+  clock?: () => number;
+}
+
+export class Broker {
+  readonly config: Config;
+  readonly catalogStore: DrizzleCatalogStore;
+  readonly bookingStore: DrizzleBookingStore;
+  readonly sessionStore: DrizzleSessionStore;
+  readonly catalogs: CatalogCache;
+  readonly booking: BookingService;
+  readonly feed = new SessionFeed();
+  readonly sessions: SessionRegistry;
+  private readonly eventLog: EventLog;
+  private sweeper: NodeJS.Timeout | null = null;
+
+  constructor(private readonly options: BrokerOptions) {
+    const { config, database, logger } = options;
+    const clock = options.clock ?? Date.now;
+    this.config = config;
+    this.catalogStore = new DrizzleCatalogStore(database.db);
+    this.bookingStore = new DrizzleBookingStore(database.db);
+    this.sessionStore = new DrizzleSessionStore(database.db);
+    this.catalogs = new CatalogCache(this.catalogStore, clock);
+    this.booking = new BookingService({ store: this.bookingStore, clock: () => new Date(clock()), holdTtlMs: config.holdTtlMs, holdMaxMs: config.holdMaxMs });
+    const tools = new ToolRunner({
+      catalogs: this.catalogs,
+      catalogStore: this.catalogStore,
+      bookingStore: this.bookingStore,
+      booking: this.booking,
+      clock: () => new Date(clock()),
+    });
+    this.eventLog = new EventLog(this.sessionStore, logger);
+    this.sessions = new SessionRegistry({
+      machine: provideSessionMachine({ tools, bookingStore: this.bookingStore, sessionStore: this.sessionStore, holdTtlMs: config.holdTtlMs, clock }),
+      sessionStore: this.sessionStore,
+      catalogs: this.catalogs,
+      eventLog: this.eventLog,
+      feed: this.feed,
+      logger,
+      clock,
+      holdTtlMs: config.holdTtlMs,
+      resumeGraceMs: config.resumeGraceMs,
+      toolTimeoutMs: TOOL_TIMEOUT_MS,
+    });
+  }
+
+  /** Resumes sessions left live by a previous process and starts the expired-hold sweep. */
+  async start(): Promise<void> {
+    const recovered = await this.sessions.recover();
+    if (recovered > 0) this.options.logger.info({ recovered }, 'recovered live sessions');
+    this.sweeper = setInterval(() => {
+      this.bookingStore.sweepExpiredHolds().catch((error) => this.options.logger.warn({ err: error }, 'hold sweep failed'));
+    }, HOLD_SWEEP_INTERVAL_MS);
+    this.sweeper.unref();
+  }
+
+  /** Leaves live calls resumable: their snapshots are written and their sockets told to reconnect. */
+  async stop(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    await this.sessions.shutdown();
+    await this.eventLog.flush();
+  }
+
+  /** For tests and the inspector: everything logged so far is in the database. */
+  flushEvents(): Promise<void> {
+    return this.eventLog.flush();
+  }
+}

@@ -1,0 +1,60 @@
+/** Admin API (PROTOCOL §2): catalogs, runtime tokens, appointments. */
+import { randomBytes } from 'node:crypto';
+import { DateTime } from 'luxon';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { BrokerError } from '../errors.js';
+import { catalogSchema, toCatalog } from '../protocol/catalog.js';
+import { describeIssues } from '../protocol/issues.js';
+import { describeAppointmentForAdmin } from '../tools/wire.js';
+import type { Broker } from '../broker.js';
+import { hashToken, requireAdmin } from './auth.js';
+
+const tenantParams = z.object({ tenant: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'expected 1-64 characters of [A-Za-z0-9_.:-]') });
+const appointmentsQuery = z.object({ date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD') });
+
+export function parseOr400<T>(schema: z.ZodType<T>, value: unknown, code: 'INVALID_REQUEST' | 'INVALID_CATALOG' = 'INVALID_REQUEST'): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issues = describeIssues(parsed.error);
+    throw new BrokerError(code, issues.join('; '), { issues });
+  }
+  return parsed.data;
+}
+
+export async function adminRoutes(app: FastifyInstance, { broker }: { broker: Broker }) {
+  app.addHook('preHandler', requireAdmin(broker.config.adminToken));
+
+  async function knownTenant(params: unknown) {
+    const { tenant } = parseOr400(tenantParams, params);
+    if (!(await broker.catalogStore.tenantExists(tenant))) throw new BrokerError('NOT_FOUND', `unknown tenant "${tenant}"`);
+    return tenant;
+  }
+
+  app.put('/v1/admin/tenants/:tenant', async (request) => {
+    const { tenant } = parseOr400(tenantParams, request.params);
+    const body = parseOr400(catalogSchema, request.body, 'INVALID_CATALOG');
+    const { catalog, customers } = toCatalog(tenant, body);
+    await broker.catalogStore.putCatalog(catalog, customers);
+    broker.catalogs.invalidate(tenant);
+    return { tenant, staff: catalog.staff.length, services: catalog.services.length };
+  });
+
+  app.post('/v1/admin/tenants/:tenant/runtime-tokens', async (request) => {
+    const tenant = await knownTenant(request.params);
+    const token = `rt_${randomBytes(24).toString('base64url')}`;
+    await broker.catalogStore.addRuntimeToken(tenant, hashToken(token));
+    return { token };
+  });
+
+  app.get('/v1/admin/tenants/:tenant/appointments', async (request) => {
+    const tenant = await knownTenant(request.params);
+    const { date } = parseOr400(appointmentsQuery, request.query);
+    const catalog = (await broker.catalogs.get(tenant))!;
+    const day = DateTime.fromISO(date, { zone: catalog.timezone });
+    if (!day.isValid) throw new BrokerError('INVALID_REQUEST', `date: "${date}" is not a calendar date`);
+    const window = { start: day.startOf('day').toJSDate(), end: day.startOf('day').plus({ days: 1 }).toJSDate() };
+    const appointments = await broker.bookingStore.listAppointments(tenant, window);
+    return appointments.map((appointment) => describeAppointmentForAdmin(appointment, catalog.timezone));
+  });
+}

@@ -1,0 +1,32 @@
+/** Bearer tokens: the admin token for admin and inspector routes, runtime tokens for calls. */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { BrokerError } from '../errors.js';
+
+export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+export function bearerToken(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+  return match?.[1] ?? null;
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const [a, b] = [Buffer.from(hashToken(given)), Buffer.from(hashToken(expected))];
+  return timingSafeEqual(a, b);
+}
+
+/**
+ * A preHandler that lets only the admin token through; with no admin token configured,
+ * nothing gets through (PROTOCOL §1). Browsers cannot set headers on a WebSocket, so the
+ * inspector's feed may pass it as `?token=`.
+ */
+export function requireAdmin(adminToken: string | undefined, options: { allowQueryToken?: boolean } = {}) {
+  return async (request: FastifyRequest) => {
+    const query = request.query as Record<string, unknown> | undefined;
+    const given = bearerToken(request) ?? (options.allowQueryToken && typeof query?.token === 'string' ? query.token : null);
+    if (!adminToken || !given || !sameSecret(given, adminToken)) {
+      throw new BrokerError('UNAUTHORIZED', 'a valid admin bearer token is required');
+    }
+  };
+}

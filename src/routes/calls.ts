@@ -1,0 +1,92 @@
+/**
+ * The call WebSocket (PROTOCOL §3): authenticates the runtime, decodes frames, answers
+ * ping and protocol errors itself, and hands everything else to the session registry.
+ * Thin on purpose: all call logic lives in the session machine.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import WebSocket from 'ws';
+import { z } from 'zod';
+import type { Broker } from '../broker.js';
+import { BrokerError } from '../errors.js';
+import { decodeFrame, encodeFrame, errorFrame, type OutboundFrame } from '../protocol/call-frames.js';
+import type { SessionConnection, SessionHandle } from '../sessions/session-registry.js';
+import { parseOr400 } from './admin.js';
+import { bearerToken, hashToken } from './auth.js';
+
+const callParams = z.object({ callId: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'call_id must be 1-128 characters of [A-Za-z0-9_.:-]') });
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    callTenant?: string;
+  }
+}
+
+export async function callRoutes(app: FastifyInstance, { broker }: { broker: Broker }) {
+  async function authenticate(request: FastifyRequest) {
+    parseOr400(callParams, request.params);
+    const query = request.query as Record<string, unknown>;
+    const token = bearerToken(request) ?? (typeof query.token === 'string' ? query.token : null);
+    const tenant = token ? await broker.catalogStore.tenantForToken(hashToken(token)) : null;
+    if (!tenant) throw new BrokerError('UNAUTHORIZED', 'a valid runtime token is required');
+    request.callTenant = tenant;
+  }
+
+  app.get('/v1/calls/:callId', { websocket: true, preValidation: authenticate }, (socket, request) => {
+    const tenantId = request.callTenant!;
+    const { callId } = request.params as { callId: string };
+    const registry = broker.sessions;
+    let handle: SessionHandle | null = null;
+    // Frames are handled in order; only session.start waits for storage, everything else is quick.
+    let queue: Promise<void> = Promise.resolve();
+
+    const connection: SessionConnection = {
+      send: (frame: OutboundFrame) => {
+        if (socket.readyState === WebSocket.OPEN) socket.send(encodeFrame(frame));
+      },
+      close: (code, reason) => socket.close(code, reason),
+    };
+    const reply = (frame: OutboundFrame) => {
+      connection.send(frame);
+      if (handle) registry.note(handle, 'out', frame);
+    };
+
+    socket.on('message', (data, isBinary) => {
+      queue = queue.then(async () => {
+        if (isBinary) {
+          reply(errorFrame({ code: 'BAD_MESSAGE', message: 'binary frames are not supported; send JSON text frames', ref: null }));
+          return;
+        }
+        const decoded = decodeFrame(data.toString());
+        if (!decoded.ok) {
+          reply(errorFrame(decoded.error));
+          return;
+        }
+        const frame = decoded.frame;
+        if (frame.type === 'ping') {
+          if (handle) registry.note(handle, 'in', frame);
+          reply({ type: 'pong', ...(frame.id !== undefined && frame.id !== null ? { id: frame.id } : {}) });
+          return;
+        }
+        if (frame.type === 'session.start') {
+          handle = await registry.start(tenantId, callId, connection, frame).catch((error: unknown) => {
+            request.log.error({ err: error, call_id: callId }, 'session start failed');
+            reply(errorFrame({ code: 'BAD_MESSAGE', message: 'the session could not be started: storage unavailable, try again', ref: null }));
+            return handle;
+          });
+          return;
+        }
+        if (!handle) {
+          const ref = frame.type === 'tool.call' ? frame.id : null;
+          reply(errorFrame({ code: 'NOT_STARTED', message: `${frame.type}: send session.start first`, ref }));
+          return;
+        }
+        registry.receive(handle, frame);
+      });
+    });
+    socket.on('close', () => {
+      void queue.then(() => {
+        if (handle) registry.disconnect(handle, connection);
+      });
+    });
+  });
+}

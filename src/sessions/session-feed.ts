@@ -1,0 +1,31 @@
+/**
+ * Changes of sessions as they happen, for the inspector's live feed. One per app; a
+ * subscriber that throws does not disturb the others or the session.
+ */
+export type SessionFeedEvent =
+  | { type: 'session.started'; tenant: string; call_id: string; resumed: boolean; at: string }
+  | { type: 'state.changed'; tenant: string; call_id: string; state: unknown; at: string }
+  | { type: 'hold.changed'; tenant: string; call_id: string; hold: unknown; at: string }
+  | { type: 'tool.answered'; tenant: string; call_id: string; tool: string; id: string; ok: boolean; latency_ms: number; at: string }
+  | { type: 'session.ended'; tenant: string; call_id: string; outcome: string; at: string };
+
+export type SessionFeedListener = (event: SessionFeedEvent) => void;
+
+export class SessionFeed {
+  private readonly listeners = new Set<SessionFeedListener>();
+
+  subscribe(listener: SessionFeedListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  publish(event: SessionFeedEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        this.listeners.delete(listener);
+      }
+    }
+  }
+}

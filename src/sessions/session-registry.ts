@@ -1,0 +1,387 @@
+/**
+ * The live sessions of this broker, keyed by (tenant, call_id): one machine actor per
+ * call, the connection currently carrying it (if any), and the plumbing between them.
+ *
+ * It speaks to connections only through `SessionConnection` (send a frame, close), so the
+ * same registry serves our WebSocket, a runtime adapter or a test. Snapshots are written
+ * whenever a session's state changes; when a hold or appointment changed, the frames of
+ * that step wait for the write, so a broker restarted right after an answer still knows it.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import { createActor, type Actor, type SnapshotFrom } from 'xstate';
+import { CALL_SESSION_MACHINE_VERSION, type CallSessionContext, type CallSessionEmitted } from '../../machines/call-session.types.js';
+import type { CatalogCache } from '../booking/catalog-cache.js';
+import { languageOf, messages } from '../language/index.js';
+import type { InboundFrame, OutboundFrame } from '../protocol/call-frames.js';
+import type { DrizzleSessionStore, SessionRecord } from '../store/session-store.js';
+import { isoIn, wireAppointment, wireHold } from '../tools/wire.js';
+import type { EventLog } from './event-log.js';
+import type { SessionFeed } from './session-feed.js';
+import type { ProvidedSessionMachine } from './session-machine.js';
+
+/** Whatever carries a session's frames: a WebSocket, an adapter's socket, a test double. */
+export interface SessionConnection {
+  send(frame: OutboundFrame): void;
+  close(code: number, reason: string): void;
+}
+
+/** Close codes of PROTOCOL §3 and RFC 6455 that the registry uses. */
+export const CloseCode = { normal: 1000, restarting: 1012, takenOver: 4000 } as const;
+
+type SessionActor = Actor<ProvidedSessionMachine>;
+type SessionSnapshot = SnapshotFrom<ProvidedSessionMachine>;
+
+interface LiveSession {
+  key: string;
+  sessionId: string;
+  tenantId: string;
+  callId: string;
+  timezone: string;
+  actor: SessionActor;
+  connection: SessionConnection | null;
+  logger: FastifyBaseLogger;
+  outbox: OutboundFrame[];
+  draining: boolean;
+  /** The write that frames of the current step must wait for, if a hold or appointment changed. */
+  durableWrite: Promise<void> | null;
+  lastPersisted: { value: string; hold: unknown; appointment: unknown; request: unknown; disconnectedAt: unknown } | null;
+  persistChain: Promise<void>;
+  ended: boolean;
+}
+
+export interface SessionRegistryOptions {
+  machine: ProvidedSessionMachine;
+  sessionStore: DrizzleSessionStore;
+  catalogs: CatalogCache;
+  eventLog: EventLog;
+  feed: SessionFeed;
+  logger: FastifyBaseLogger;
+  clock: () => number;
+  holdTtlMs: number;
+  resumeGraceMs: number;
+  toolTimeoutMs: number;
+}
+
+export type StartFrame = Extract<InboundFrame, { type: 'session.start' }>;
+
+/** What a connection holds after `session.start`: enough to route its frames. */
+export interface SessionHandle {
+  readonly key: string;
+  readonly sessionId: string;
+}
+
+export class SessionRegistry {
+  private readonly live = new Map<string, LiveSession>();
+  private readonly starting = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly options: SessionRegistryOptions) {}
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  /**
+   * Opens or resumes the session for (tenant, call) on `connection` and answers
+   * `session.ready`. Returns null when the call is already over (it was answered
+   * `session.ended` and closed).
+   */
+  async start(tenantId: string, callId: string, connection: SessionConnection, frame: StartFrame): Promise<SessionHandle | null> {
+    const key = `${tenantId}\u0000${callId}`;
+    const previous = this.starting.get(key) ?? Promise.resolve();
+    const attempt = previous.catch(() => {}).then(() => this.attach(key, tenantId, callId, connection, frame));
+    this.starting.set(key, attempt);
+    try {
+      return await attempt;
+    } finally {
+      if (this.starting.get(key) === attempt) this.starting.delete(key);
+    }
+  }
+
+  /** Hands a decoded frame (other than start and ping) to the session's machine. */
+  receive(handle: SessionHandle, frame: InboundFrame): void {
+    const session = this.live.get(handle.key);
+    if (!session || session.ended) return;
+    const at = this.options.clock();
+    this.logFrame(session, 'in', frame, frame.type === 'tool.call' ? frame.id : null, null);
+    switch (frame.type) {
+      case 'caller.activity':
+        session.actor.send({ type: 'caller.activity', speaking: frame.speaking, at });
+        break;
+      case 'transcript':
+        if (frame.role === 'caller') session.actor.send({ type: 'caller.transcript', at });
+        break;
+      case 'tool.call':
+        session.actor.send({ type: 'tool.requested', call: { id: frame.id, name: frame.name, arguments: frame.arguments, receivedAt: at } });
+        break;
+      case 'session.end':
+        session.actor.send({ type: 'session.end', at });
+        break;
+      case 'session.start':
+      case 'ping':
+        break;
+    }
+  }
+
+  /** Records a frame answered by the transport itself (ping, protocol errors) in the session's log. */
+  note(handle: SessionHandle, direction: 'in' | 'out', frame: InboundFrame | OutboundFrame): void {
+    const session = this.live.get(handle.key);
+    if (session) this.logFrame(session, direction, frame, null, null);
+  }
+
+  /** The connection went away without `session.end`: the grace period starts. */
+  disconnect(handle: SessionHandle, connection: SessionConnection): void {
+    const session = this.live.get(handle.key);
+    if (!session || session.connection !== connection || session.ended) return;
+    session.connection = null;
+    session.actor.send({ type: 'connection.lost', at: this.options.clock() });
+  }
+
+  /** Brings back the sessions that were live when the broker stopped; each waits for its runtime for the grace period. */
+  async recover(): Promise<number> {
+    const records = await this.options.sessionStore.liveSessions();
+    let recovered = 0;
+    for (const record of records) {
+      const key = `${record.tenantId}\u0000${record.callId}`;
+      if (this.live.has(key)) continue;
+      const session = await this.revive(key, record);
+      if (session) recovered++;
+    }
+    return recovered;
+  }
+
+  /** Stops every actor without ending its call, so a restarted broker can resume them all. */
+  async shutdown(): Promise<void> {
+    for (const session of this.live.values()) {
+      this.persist(session);
+      session.connection?.close(CloseCode.restarting, 'broker restarting');
+      session.connection = null;
+    }
+    await Promise.all([...this.live.values()].map((session) => session.persistChain));
+    for (const session of this.live.values()) session.actor.stop();
+    this.live.clear();
+    await this.options.eventLog.flush();
+  }
+
+  /** The in-memory view of a live session, for the inspector. */
+  inspect(tenantId: string, callId: string): { state: unknown; context: CallSessionContext; connected: boolean } | null {
+    const session = this.live.get(`${tenantId}\u0000${callId}`);
+    if (!session) return null;
+    const snapshot = session.actor.getSnapshot();
+    return { state: snapshot.value, context: snapshot.context, connected: session.connection !== null };
+  }
+
+  private async attach(key: string, tenantId: string, callId: string, connection: SessionConnection, frame: StartFrame): Promise<SessionHandle | null> {
+    let session = this.live.get(key);
+    let resumed = true;
+    if (!session) {
+      const catalog = await this.options.catalogs.get(tenantId);
+      const { session: record, created } = await this.options.sessionStore.openSession(tenantId, callId, CALL_SESSION_MACHINE_VERSION);
+      if (record.status === 'ended') {
+        this.answerEnded(record, connection, catalog?.timezone ?? 'UTC');
+        return null;
+      }
+      const revived = created ? null : await this.revive(key, record);
+      session = revived ?? this.create(key, record, frame, catalog?.timezone ?? 'UTC');
+      resumed = revived !== null;
+    }
+    if (session.connection && session.connection !== connection) {
+      session.connection.close(CloseCode.takenOver, 'taken over by a newer connection');
+    }
+    session.connection = connection;
+    session.actor.send({ type: 'connection.opened', at: this.options.clock() });
+    const snapshot = session.actor.getSnapshot();
+    const hold = snapshot.context.hold;
+    this.logFrame(session, 'in', frame, null, null);
+    this.enqueue(session, {
+      type: 'session.ready',
+      call_id: callId,
+      resumed,
+      state: snapshot.value,
+      now: isoIn(this.options.clock(), session.timezone),
+      timezone: session.timezone,
+      hold: hold ? wireHold(hold, 'held', session.timezone) : null,
+    });
+    this.options.feed.publish({ type: 'session.started', tenant: tenantId, call_id: callId, resumed, at: new Date(this.options.clock()).toISOString() });
+    return { key, sessionId: session.sessionId };
+  }
+
+  private create(key: string, record: SessionRecord, frame: StartFrame, timezone: string): LiveSession {
+    const locale = frame.locale ?? null;
+    const actor = createActor(this.options.machine, {
+      input: {
+        sessionId: record.id,
+        tenantId: record.tenantId,
+        callId: record.callId,
+        locale,
+        callerPhone: frame.call.from_number ?? null,
+        holdTtlMs: this.options.holdTtlMs,
+        resumeGraceMs: this.options.resumeGraceMs,
+        toolTimeoutMs: this.options.toolTimeoutMs,
+        unavailableResponse: unavailableResponse(locale),
+      },
+    });
+    return this.track(key, record, actor, timezone);
+  }
+
+  /** Restores a persisted session, re-arming its timers from the deadlines in its context. */
+  private async revive(key: string, record: SessionRecord): Promise<LiveSession | null> {
+    if (!record.snapshot || record.machineVersion !== CALL_SESSION_MACHINE_VERSION) {
+      this.options.logger.warn({ tenant: record.tenantId, call_id: record.callId }, 'live session without a usable snapshot: starting it afresh');
+      return null;
+    }
+    const catalog = await this.options.catalogs.get(record.tenantId);
+    const persisted = record.snapshot as SessionSnapshot;
+    const actor = createActor(this.options.machine, { snapshot: persisted, input: persisted.context });
+    const session = this.track(key, record, actor, catalog?.timezone ?? 'UTC');
+    actor.send({ type: 'session.restored', at: this.options.clock() });
+    return session;
+  }
+
+  private track(key: string, record: SessionRecord, actor: SessionActor, timezone: string): LiveSession {
+    const session: LiveSession = {
+      key,
+      sessionId: record.id,
+      tenantId: record.tenantId,
+      callId: record.callId,
+      timezone,
+      actor,
+      connection: null,
+      logger: this.options.logger.child({ tenant: record.tenantId, call_id: record.callId }),
+      outbox: [],
+      draining: false,
+      durableWrite: null,
+      lastPersisted: null,
+      persistChain: Promise.resolve(),
+      ended: false,
+    };
+    this.live.set(key, session);
+    actor.on('*', (event) => this.onEmitted(session, event));
+    actor.subscribe({
+      next: (snapshot) => this.onSnapshot(session, snapshot),
+      error: (error) => session.logger.error({ err: error }, 'session machine failed'),
+    });
+    actor.start();
+    return session;
+  }
+
+  private onEmitted(session: LiveSession, event: CallSessionEmitted): void {
+    const at = new Date(this.options.clock()).toISOString();
+    const base = { tenant: session.tenantId, call_id: session.callId, at };
+    switch (event.type) {
+      case 'tool.answered': {
+        const { ok, result, error } = event.response;
+        this.enqueue(session, { type: 'tool.result', id: event.call.id, ok, result, ...(error ? { error } : {}) }, event.call.id, event.latencyMs);
+        this.options.feed.publish({ ...base, type: 'tool.answered', tool: event.call.name, id: event.call.id, ok, latency_ms: event.latencyMs });
+        break;
+      }
+      case 'hold.updated': {
+        const hold = wireHold(event.hold, event.status, session.timezone);
+        this.enqueue(session, { type: 'hold.updated', hold });
+        this.options.feed.publish({ ...base, type: 'hold.changed', hold });
+        break;
+      }
+      case 'session.ended':
+        session.ended = true;
+        this.enqueue(session, {
+          type: 'session.ended',
+          outcome: event.outcome,
+          appointment: event.appointment ? wireAppointment(event.appointment, session.timezone) : null,
+        });
+        this.options.feed.publish({ ...base, type: 'session.ended', outcome: event.outcome });
+        break;
+    }
+  }
+
+  private onSnapshot(session: LiveSession, snapshot: SessionSnapshot): void {
+    const { context } = snapshot;
+    const value = JSON.stringify(snapshot.value);
+    const last = session.lastPersisted;
+    const durableChange = !last || last.hold !== context.hold || last.appointment !== context.appointment || snapshot.status === 'done';
+    const stateChanged = !last || last.value !== value;
+    if (!durableChange && !stateChanged && last.request === context.request && last.disconnectedAt === context.disconnectedAt) return;
+    const write = this.persist(session);
+    if (durableChange) session.durableWrite = write;
+    if (stateChanged) {
+      this.options.feed.publish({ type: 'state.changed', tenant: session.tenantId, call_id: session.callId, state: snapshot.value, at: new Date(this.options.clock()).toISOString() });
+    }
+    if (snapshot.status === 'done') this.live.delete(session.key);
+  }
+
+  /** Queues a snapshot write behind the session's earlier ones; writes for one session never overtake each other. */
+  private persist(session: LiveSession): Promise<void> {
+    const snapshot = session.actor.getSnapshot();
+    const { context } = snapshot;
+    session.lastPersisted = {
+      value: JSON.stringify(snapshot.value),
+      hold: context.hold,
+      appointment: context.appointment,
+      request: context.request,
+      disconnectedAt: context.disconnectedAt,
+    };
+    const done = snapshot.status === 'done';
+    const changes = {
+      state: snapshot.value,
+      snapshot: session.actor.getPersistedSnapshot(),
+      ...(done ? { status: 'ended' as const, outcome: context.outcome, ended: true } : {}),
+    };
+    session.persistChain = session.persistChain
+      .then(() => this.options.sessionStore.saveSession(session.sessionId, changes))
+      .catch((error) => session.logger.error({ err: error }, 'session snapshot write failed'));
+    return session.persistChain;
+  }
+
+  private enqueue(session: LiveSession, frame: OutboundFrame, toolCallId: string | null = null, latencyMs: number | null = null): void {
+    this.logFrame(session, 'out', frame, toolCallId, latencyMs);
+    session.outbox.push(frame);
+    if (!session.draining) {
+      session.draining = true;
+      queueMicrotask(() => void this.drain(session));
+    }
+  }
+
+  /** Sends queued frames in order, after the durable write of their step when there is one. */
+  private async drain(session: LiveSession): Promise<void> {
+    while (session.outbox.length > 0) {
+      if (session.durableWrite) {
+        const write = session.durableWrite;
+        session.durableWrite = null;
+        await write;
+        continue;
+      }
+      const frame = session.outbox.shift()!;
+      session.connection?.send(frame);
+      if (frame.type === 'session.ended') {
+        session.connection?.close(CloseCode.normal, 'session ended');
+        session.connection = null;
+      }
+    }
+    session.draining = false;
+  }
+
+  private answerEnded(record: SessionRecord, connection: SessionConnection, timezone: string): void {
+    const appointment = (record.snapshot as SessionSnapshot | null)?.context?.appointment ?? null;
+    connection.send({
+      type: 'session.ended',
+      outcome: record.outcome ?? 'no_booking',
+      appointment: appointment ? wireAppointment(appointment, timezone) : null,
+    });
+    connection.close(CloseCode.normal, 'session already ended');
+  }
+
+  private logFrame(session: LiveSession, direction: 'in' | 'out', frame: InboundFrame | OutboundFrame, toolCallId: string | null, latencyMs: number | null): void {
+    this.options.eventLog.record({
+      sessionId: session.sessionId,
+      at: new Date(this.options.clock()),
+      direction,
+      type: frame.type,
+      payload: frame,
+      toolCallId,
+      latencyMs,
+    });
+  }
+}
+
+function unavailableResponse(locale: string | null) {
+  const message = messages.unavailableStorage(languageOf(locale ?? undefined));
+  return { ok: false, result: { message }, error: { code: 'UNAVAILABLE', message: 'storage did not answer in time' } };
+}

@@ -1,0 +1,134 @@
+/** Sessions, their event log and their tool answers, on drizzle. */
+import { and, asc, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
+import type { Database } from './database.js';
+import { sessionEvents, sessions, toolResults, type SessionOutcome, type SessionStatus } from './schema.js';
+
+export interface SessionRecord {
+  id: string;
+  tenantId: string;
+  callId: string;
+  status: SessionStatus;
+  outcome: SessionOutcome | null;
+  state: unknown;
+  startedAt: Date;
+  endedAt: Date | null;
+  snapshot: unknown;
+  machineVersion: number;
+}
+
+export interface SessionEventRecord {
+  sessionId: string;
+  at: Date;
+  direction: 'in' | 'out';
+  type: string;
+  payload: unknown;
+  toolCallId: string | null;
+  latencyMs: number | null;
+}
+
+export interface SessionFilter {
+  tenantId?: string | undefined;
+  status?: SessionStatus | undefined;
+  outcome?: SessionOutcome | undefined;
+  startedFrom?: Date | undefined;
+  startedBefore?: Date | undefined;
+  limit: number;
+  offset: number;
+}
+
+export interface SessionChanges {
+  state?: unknown;
+  snapshot?: unknown;
+  status?: SessionStatus;
+  outcome?: SessionOutcome | null;
+  ended?: boolean;
+}
+
+export class DrizzleSessionStore {
+  constructor(private readonly db: Database) {}
+
+  /** The session for (tenant, call), created live if there is none yet. */
+  async openSession(tenantId: string, callId: string, machineVersion: number): Promise<{ session: SessionRecord; created: boolean }> {
+    const [created] = await this.db
+      .insert(sessions)
+      .values({ tenantId, callId, machineVersion })
+      .onConflictDoNothing({ target: [sessions.tenantId, sessions.callId] })
+      .returning();
+    if (created) return { session: created, created: true };
+    const existing = await this.findSession(tenantId, callId);
+    return { session: existing!, created: false };
+  }
+
+  async findSession(tenantId: string, callId: string): Promise<SessionRecord | null> {
+    const [row] = await this.db.select().from(sessions).where(and(eq(sessions.tenantId, tenantId), eq(sessions.callId, callId)));
+    return row ?? null;
+  }
+
+  async liveSessions(): Promise<SessionRecord[]> {
+    return this.db.select().from(sessions).where(eq(sessions.status, 'live'));
+  }
+
+  async saveSession(sessionId: string, changes: SessionChanges): Promise<void> {
+    await this.db
+      .update(sessions)
+      .set({
+        ...(changes.state !== undefined ? { state: changes.state } : {}),
+        ...(changes.snapshot !== undefined ? { snapshot: changes.snapshot } : {}),
+        ...(changes.status ? { status: changes.status } : {}),
+        ...(changes.outcome !== undefined ? { outcome: changes.outcome } : {}),
+        ...(changes.ended ? { endedAt: sql`now()` } : {}),
+        updatedAt: sql`now()`,
+      })
+      .where(eq(sessions.id, sessionId));
+  }
+
+  async listSessions(filter: SessionFilter): Promise<SessionRecord[]> {
+    const conditions: Array<SQL | undefined> = [
+      filter.tenantId ? eq(sessions.tenantId, filter.tenantId) : undefined,
+      filter.status ? eq(sessions.status, filter.status) : undefined,
+      filter.outcome ? eq(sessions.outcome, filter.outcome) : undefined,
+      filter.startedFrom ? gte(sessions.startedAt, filter.startedFrom) : undefined,
+      filter.startedBefore ? lt(sessions.startedAt, filter.startedBefore) : undefined,
+    ];
+    return this.db
+      .select()
+      .from(sessions)
+      .where(and(...conditions))
+      .orderBy(desc(sessions.startedAt), desc(sessions.id))
+      .limit(filter.limit)
+      .offset(filter.offset);
+  }
+
+  async appendEvents(events: SessionEventRecord[]): Promise<void> {
+    if (events.length > 0) await this.db.insert(sessionEvents).values(events);
+  }
+
+  async events(sessionId: string): Promise<SessionEventRecord[]> {
+    return this.db
+      .select({
+        sessionId: sessionEvents.sessionId,
+        at: sessionEvents.at,
+        direction: sessionEvents.direction,
+        type: sessionEvents.type,
+        payload: sessionEvents.payload,
+        toolCallId: sessionEvents.toolCallId,
+        latencyMs: sessionEvents.latencyMs,
+      })
+      .from(sessionEvents)
+      .where(eq(sessionEvents.sessionId, sessionId))
+      .orderBy(asc(sessionEvents.id));
+  }
+
+  async findToolResult(sessionId: string, toolCallId: string): Promise<unknown | null> {
+    const [row] = await this.db
+      .select({ response: toolResults.response })
+      .from(toolResults)
+      .where(and(eq(toolResults.sessionId, sessionId), eq(toolResults.toolCallId, toolCallId)));
+    return row?.response ?? null;
+  }
+
+  /** Keeps the first answer for an id: a concurrent duplicate leaves the stored one in place. */
+  async saveToolResult(sessionId: string, toolCallId: string, name: string, response: unknown): Promise<void> {
+    await this.db.insert(toolResults).values({ sessionId, toolCallId, name, response }).onConflictDoNothing();
+  }
+}

@@ -1,0 +1,366 @@
+/**
+ * The tools of PROTOCOL §4, independent of any wire format: our WebSocket, a runtime
+ * adapter's socket or a webhook all hand a `ToolCall` and the session's view here and
+ * get back the answer plus what changed (hold, appointment, what was asked).
+ * @see ../../../shared/PROTOCOL.md §4
+ */
+import { DateTime } from 'luxon';
+import type {
+  AlternativeView,
+  HoldChange,
+  SessionView,
+  SlotRequestView,
+  ToolCall,
+  ToolOutcome,
+  ToolResponse,
+} from '../../machines/call-session.types.js';
+import { fitsHours, layOut, localDateOf, localInstant, openingWindows, type Slot } from '../booking/availability.js';
+import type { BookingService, SlotRequest } from '../booking/booking-service.js';
+import type { CatalogCache } from '../booking/catalog-cache.js';
+import { serviceDurationMin, staffOffering, type Catalog, type StaffMember } from '../booking/catalog.js';
+import type { AppointmentRecord, BookingStore, CatalogStore } from '../booking/ports.js';
+import { languageOf, matchService, messages, resolveDate, resolveTime, type Language, type SpokenSlot } from '../language/index.js';
+import { describeIssues } from '../protocol/issues.js';
+import { isToolName, toolArgumentSchemas, type ToolArguments, type ToolName } from './tool-arguments.js';
+import { appointmentView, holdView, isoIn, wireAlternative, wireAppointment, wireHold } from './wire.js';
+
+export type ToolErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'UNKNOWN_TOOL'
+  | 'UNKNOWN_SERVICE'
+  | 'UNKNOWN_STAFF'
+  | 'SLOT_TAKEN'
+  | 'NO_HOLD'
+  | 'NOT_FOUND'
+  | 'UNAVAILABLE';
+
+/** A tool call that cannot be answered as asked; becomes `ok: false` with this code. */
+export class ToolFailure extends Error {
+  constructor(
+    readonly code: ToolErrorCode,
+    message: string,
+    readonly result: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+export interface ToolRunnerOptions {
+  catalogs: CatalogCache;
+  catalogStore: CatalogStore;
+  bookingStore: BookingStore;
+  booking: BookingService;
+  clock: () => Date;
+}
+
+type Answer = Omit<ToolOutcome, 'finishedAt'>;
+
+interface CallScope {
+  session: SessionView;
+  catalog: Catalog;
+  language: Language;
+  now: Date;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export class ToolRunner {
+  constructor(private readonly options: ToolRunnerOptions) {}
+
+  /** Runs one tool call; never throws for a bad call, only for storage failures. */
+  async run(call: ToolCall, session: SessionView): Promise<Answer> {
+    const language = languageOf(session.locale ?? undefined);
+    try {
+      if (!isToolName(call.name)) throw new ToolFailure('UNKNOWN_TOOL', `unknown tool "${call.name.slice(0, 64)}"`);
+      const parsed = toolArgumentSchemas[call.name].safeParse(call.arguments);
+      if (!parsed.success) throw new ToolFailure('INVALID_ARGUMENT', describeIssues(parsed.error).join('; '));
+      const catalog = await this.options.catalogs.get(session.tenantId);
+      if (!catalog) throw new ToolFailure('UNAVAILABLE', `tenant "${session.tenantId}" has no catalog`);
+      const scope: CallScope = { session, catalog, language, now: this.options.clock() };
+      return await this.dispatch(call.name, parsed.data, scope, call);
+    } catch (error) {
+      if (!(error instanceof ToolFailure)) throw error;
+      const response: ToolResponse = {
+        ok: false,
+        result: { message: error.code === 'UNAVAILABLE' ? messages.unavailableStorage(language) : error.message, ...error.result },
+        error: { code: error.code, message: error.message },
+      };
+      return { response };
+    }
+  }
+
+  private dispatch(name: ToolName, args: unknown, scope: CallScope, call: ToolCall): Promise<Answer> {
+    switch (name) {
+      case 'get_current_context':
+        return this.currentContext(scope);
+      case 'check_customer':
+        return this.checkCustomer(args as ToolArguments<'check_customer'>, scope);
+      case 'list_services':
+        return this.listServices(scope);
+      case 'check_availability':
+        return this.checkAvailability(args as ToolArguments<'check_availability'>, scope);
+      case 'book_appointment':
+        return this.bookAppointment(args as ToolArguments<'book_appointment'>, scope, call);
+      case 'release_hold':
+        return this.releaseHold(scope);
+      case 'cancel_appointment':
+        return this.cancelAppointment(args as ToolArguments<'cancel_appointment'>, scope);
+    }
+  }
+
+  private async currentContext({ session, catalog, language, now }: CallScope): Promise<Answer> {
+    const local = DateTime.fromJSDate(now, { zone: catalog.timezone }).setLocale(language);
+    return ok({
+      call_id: session.callId,
+      now: isoIn(now, catalog.timezone),
+      date: local.toISODate(),
+      weekday: local.weekdayLong,
+      time: local.toFormat('HH:mm'),
+      timezone: catalog.timezone,
+      business: catalog.name,
+      caller_phone: session.callerPhone,
+    });
+  }
+
+  private async checkCustomer(args: ToolArguments<'check_customer'>, { session, catalog, language, now }: CallScope): Promise<Answer> {
+    const phone = args.phone ?? session.callerPhone;
+    if (!phone) return ok({ known: false, customer: null, upcoming: [], message: messages.customerUnknown(language) });
+    const [customer, upcoming] = await Promise.all([
+      this.options.catalogStore.findCustomer(catalog.tenantId, phone),
+      this.options.bookingStore.upcomingAppointments(catalog.tenantId, phone, now),
+    ]);
+    const name = customer?.name ?? upcoming[0]?.customerName ?? null;
+    return ok({
+      known: name !== null,
+      customer: name !== null ? { name, phone } : null,
+      upcoming: upcoming.map((appointment) => describeAppointment(appointment, catalog)),
+      message: name !== null ? messages.customerKnown(language, name, upcoming.length) : messages.customerUnknown(language),
+    });
+  }
+
+  private async listServices({ catalog, language }: CallScope): Promise<Answer> {
+    return ok({
+      services: catalog.services.map((service) => ({ id: service.id, name: service.name, duration_min: serviceDurationMin(service) })),
+      message: messages.servicesList(language, catalog.services.map((service) => service.name)),
+    });
+  }
+
+  private async checkAvailability(args: ToolArguments<'check_availability'>, scope: CallScope): Promise<Answer> {
+    const { session, catalog, language } = scope;
+    const { request, requestView, timeWasAmbiguous } = this.resolveSlot(args, scope);
+    const outcome = await this.options.booking.hold(request, { sessionId: session.sessionId, callId: session.callId, currentHoldId: session.hold?.id ?? null });
+    if (outcome.available) {
+      const hold = holdView(outcome.hold);
+      return {
+        response: ok({
+          available: true,
+          hold: wireHold(hold, 'held', catalog.timezone),
+          service: request.service.id,
+          staff: outcome.staff.id,
+          staff_name: outcome.staff.name,
+          start: isoIn(hold.start, catalog.timezone),
+          end: isoIn(hold.end, catalog.timezone),
+          message: messages.available(language, request.service.name, spoken(outcome.hold.start, outcome.staff), catalog.timezone, timeWasAmbiguous),
+        }).response,
+        hold: { kind: 'placed', hold },
+        request: requestView,
+        alternatives: [],
+      };
+    }
+    return {
+      response: ok({
+        available: false,
+        reason: outcome.reason,
+        alternatives: outcome.alternatives.map((slot) => wireAlternative(slot, catalog)),
+        message: messages.unavailable(language, outcome.reason, request.service.name, request.start, outcome.alternatives.map(spokenSlot), catalog.timezone),
+      }).response,
+      request: requestView,
+      alternatives: outcome.alternatives.map(alternativeView),
+    };
+  }
+
+  private async bookAppointment(args: ToolArguments<'book_appointment'>, scope: CallScope, call: ToolCall): Promise<Answer> {
+    const { session, catalog, language } = scope;
+    const remembered = session.request;
+    const named = args.service !== undefined || args.date !== undefined || args.time !== undefined;
+    const wanted = {
+      service: args.service ?? (remembered ? catalog.services.find((s) => s.id === remembered.serviceId)?.name : undefined),
+      date: args.date ?? remembered?.date,
+      time: args.time ?? remembered?.time,
+      staff: args.staff ?? (remembered?.staffId ?? undefined),
+    };
+    const explicit =
+      named && wanted.service !== undefined && wanted.date !== undefined && wanted.time !== undefined
+        ? this.resolveSlot({ service: wanted.service, date: wanted.date, time: wanted.time, staff: wanted.staff }, scope)
+        : null;
+    const request = explicit?.request ?? (session.hold ? this.requestForHold(session.hold, catalog) : null);
+    const outcome = await this.options.booking.book(session.hold?.id ?? null, request, {
+      customerName: args.customer_name,
+      phone: args.phone ?? session.callerPhone,
+      callId: session.callId,
+      sessionId: session.sessionId,
+      idempotencyKey: `${session.sessionId}:${call.id}`,
+    });
+
+    if (outcome.booked) {
+      const appointment = outcome.appointment;
+      const service = catalog.services.find((s) => s.id === appointment.serviceId);
+      const holdChange: HoldChange | undefined = session.hold
+        ? { kind: 'ended', status: appointment.holdId === session.hold.id ? 'booked' : 'released' }
+        : undefined;
+      return {
+        response: ok({
+          booked: true,
+          appointment: { ...describeAppointment(appointment, catalog) },
+          message: messages.booked(language, service?.name ?? appointment.serviceId, spoken(appointment.start, staffOf(catalog, appointment.staffId)), catalog.timezone),
+        }).response,
+        ...(holdChange && !outcome.replayed ? { hold: holdChange } : {}),
+        appointment: appointmentView(appointment),
+        ...(explicit ? { request: explicit.requestView } : {}),
+      };
+    }
+
+    const alternativesFor = request ?? (remembered ? this.requestFromView(remembered, catalog) : null);
+    const alternatives = outcome.alternatives.length > 0 || !alternativesFor ? outcome.alternatives : await this.options.booking.alternatives(alternativesFor, session.hold?.id ?? null);
+    const message = messages.bookingFailed(language, outcome.code, alternatives.map(spokenSlot), catalog.timezone);
+    throw new ToolFailure(outcome.code, outcome.code === 'NO_HOLD' ? 'there is no hold to book and no service, date and time were given' : 'the slot was taken before it could be booked', {
+      ...(outcome.reason ? { reason: outcome.reason } : {}),
+      alternatives: alternatives.map((slot) => wireAlternative(slot, catalog)),
+      message,
+    });
+  }
+
+  private async releaseHold({ session, language }: CallScope): Promise<Answer> {
+    if (!session.hold) return ok({ released: false, message: messages.released(language, false) });
+    const released = await this.options.bookingStore.releaseHold(session.hold.id);
+    return {
+      ...ok({ released, message: messages.released(language, released) }),
+      hold: { kind: 'ended', status: released ? 'released' : 'expired' },
+    };
+  }
+
+  private async cancelAppointment(args: ToolArguments<'cancel_appointment'>, scope: CallScope): Promise<Answer> {
+    const { session, catalog, language, now } = scope;
+    const notFound = new ToolFailure('NOT_FOUND', 'no appointment booked under the caller’s number matches', { message: messages.appointmentNotFound(language) });
+    const phone = session.callerPhone;
+    if (!phone) throw notFound;
+    let appointmentId = args.appointment_id;
+    if (appointmentId === undefined) {
+      const date = this.resolveDateArgument(String(args.date), scope);
+      const times = this.resolveTimeArgument(String(args.time));
+      const upcoming = await this.options.bookingStore.upcomingAppointments(catalog.tenantId, phone, now);
+      appointmentId = upcoming.find((appointment) =>
+        times.some((time) => appointment.start.getTime() === localInstant(date, time, catalog.timezone)?.getTime()),
+      )?.id;
+    }
+    if (!appointmentId || !UUID.test(appointmentId)) throw notFound;
+    const cancelled = await this.options.bookingStore.cancelAppointment(catalog.tenantId, appointmentId, phone);
+    if (!cancelled) throw notFound;
+    const service = catalog.services.find((s) => s.id === cancelled.serviceId);
+    return ok({
+      cancelled: true,
+      appointment: describeAppointment(cancelled, catalog),
+      message: messages.cancelled(language, service?.name ?? cancelled.serviceId, cancelled.start, catalog.timezone),
+    });
+  }
+
+  /** Reads service, staff, date and time as the caller said them into a catalog slot. */
+  private resolveSlot(
+    args: { service: string; date: string; time: string; staff?: string | undefined },
+    scope: CallScope,
+  ): { request: SlotRequest; requestView: SlotRequestView; timeWasAmbiguous: boolean } {
+    const { catalog } = scope;
+    const service = this.resolveService(args.service, scope);
+    const staff = args.staff !== undefined ? this.resolveStaff(args.staff, service.id, scope) : null;
+    const date = this.resolveDateArgument(args.date, scope);
+    const candidates = this.resolveTimeArgument(args.time);
+    const workers = staff ? [staff] : staffOffering(catalog, service.id);
+    const fits = (time: string) => {
+      const start = localInstant(date, time, catalog.timezone);
+      return start !== null && workers.some((member) => fitsHours(openingWindows(catalog, member, date), layOut(service, start).span));
+    };
+    const time = candidates.find(fits) ?? candidates[0]!;
+    return {
+      request: { catalog, service, date, start: localInstant(date, time, catalog.timezone), staff },
+      requestView: { serviceId: service.id, date, time, staffId: staff?.id ?? null },
+      timeWasAmbiguous: candidates.length > 1,
+    };
+  }
+
+  private resolveService(query: string, { catalog, language }: CallScope) {
+    const match = matchService(query, catalog.services);
+    const names = catalog.services.map((service) => service.name);
+    if (match.kind === 'none') {
+      throw new ToolFailure('UNKNOWN_SERVICE', `service: "${query}" matches no service of this salon`, { services: names, message: messages.unknownService(language, names) });
+    }
+    if (match.kind === 'ambiguous') {
+      const candidates = match.ids.map((id) => catalog.services.find((service) => service.id === id)!.name);
+      throw new ToolFailure('UNKNOWN_SERVICE', `service: "${query}" matches ${candidates.join(' and ')} equally`, {
+        candidates: match.ids,
+        message: messages.ambiguousService(language, candidates),
+      });
+    }
+    return catalog.services.find((service) => service.id === match.id)!;
+  }
+
+  private resolveStaff(query: string, serviceId: string, { catalog, language }: CallScope): StaffMember {
+    const offering = staffOffering(catalog, serviceId);
+    const byName = catalog.staff.map((member) => ({ id: member.id, name: member.name, aliases: [member.name.split(' ')[0]!] }));
+    const match = matchService(query, byName);
+    const member = match.kind === 'match' ? offering.find((candidate) => candidate.id === match.id) : undefined;
+    if (!member) {
+      throw new ToolFailure('UNKNOWN_STAFF', `staff: "${query}" is no staff member who offers ${serviceId}`, {
+        staff: offering.map((candidate) => ({ id: candidate.id, name: candidate.name })),
+        message: messages.unknownStaff(language, offering.map((candidate) => candidate.name)),
+      });
+    }
+    return member;
+  }
+
+  private resolveDateArgument(expression: string, { catalog, now }: CallScope): string {
+    const resolved = resolveDate(expression, { now, timezone: catalog.timezone });
+    if (!resolved.ok) throw new ToolFailure('INVALID_ARGUMENT', `date: ${resolved.reason}`);
+    return resolved.date;
+  }
+
+  private resolveTimeArgument(expression: string): string[] {
+    const resolved = resolveTime(expression);
+    if (!resolved.ok) throw new ToolFailure('INVALID_ARGUMENT', `time: ${resolved.reason}`);
+    return resolved.candidates;
+  }
+
+  private requestForHold(hold: NonNullable<SessionView['hold']>, catalog: Catalog): SlotRequest | null {
+    const service = catalog.services.find((s) => s.id === hold.serviceId);
+    const staff = catalog.staff.find((m) => m.id === hold.staffId);
+    if (!service || !staff) return null;
+    const start = new Date(hold.start);
+    return { catalog, service, date: localDateOf(start, catalog.timezone), start, staff };
+  }
+
+  private requestFromView(view: SlotRequestView, catalog: Catalog): SlotRequest | null {
+    const service = catalog.services.find((s) => s.id === view.serviceId);
+    if (!service) return null;
+    const staff = view.staffId ? (catalog.staff.find((m) => m.id === view.staffId) ?? null) : null;
+    return { catalog, service, date: view.date, start: localInstant(view.date, view.time, catalog.timezone), staff };
+  }
+}
+
+function ok(result: Record<string, unknown>): Answer {
+  return { response: { ok: true, result } };
+}
+
+const staffOf = (catalog: Catalog, staffId: string): StaffMember =>
+  catalog.staff.find((member) => member.id === staffId) ?? { id: staffId, name: staffId, openingHours: null, services: [] };
+
+const spoken = (start: Date, staff: StaffMember): SpokenSlot => ({ start, staffName: staff.name });
+const spokenSlot = (slot: Slot): SpokenSlot => spoken(slot.span.start, slot.staff);
+const alternativeView = (slot: Slot): AlternativeView => ({ start: slot.span.start.getTime(), end: slot.span.end.getTime(), staffId: slot.staff.id });
+
+function describeAppointment(appointment: AppointmentRecord, catalog: Catalog) {
+  return {
+    ...wireAppointment(appointmentView(appointment), catalog.timezone),
+    service_name: catalog.services.find((s) => s.id === appointment.serviceId)?.name ?? appointment.serviceId,
+    staff_name: staffOf(catalog, appointment.staffId).name,
+    customer_name: appointment.customerName,
+  };
+}
