@@ -193,7 +193,11 @@ export class ToolRunner {
       named && wanted.service !== undefined && wanted.date !== undefined && wanted.time !== undefined
         ? this.resolveSlot({ service: wanted.service, date: wanted.date, time: wanted.time, staff: wanted.staff }, scope)
         : null;
-    const request = explicit?.request ?? (session.hold ? this.requestForHold(session.hold, catalog) : null);
+    // "Book it" means the slot named now, else the one held, else the one last asked about.
+    const request =
+      explicit?.request ??
+      (session.hold ? this.requestForHold(session.hold, catalog) : null) ??
+      (remembered ? this.requestFromView(remembered, catalog) : null);
     const outcome = await this.options.booking.book(session.hold?.id ?? null, request, {
       customerName: args.customer_name,
       phone: args.phone ?? session.callerPhone,
@@ -220,8 +224,7 @@ export class ToolRunner {
       };
     }
 
-    const alternativesFor = request ?? (remembered ? this.requestFromView(remembered, catalog) : null);
-    const alternatives = outcome.alternatives.length > 0 || !alternativesFor ? outcome.alternatives : await this.options.booking.alternatives(alternativesFor, session.hold?.id ?? null);
+    const alternatives = outcome.alternatives;
     const message = messages.bookingFailed(language, outcome.code, alternatives.map(spokenSlot), catalog.timezone);
     throw new ToolFailure(outcome.code, outcome.code === 'NO_HOLD' ? 'there is no hold to book and no service, date and time were given' : 'the slot was taken before it could be booked', {
       ...(outcome.reason ? { reason: outcome.reason } : {}),
