@@ -18,6 +18,7 @@ export interface ToolResultFrame extends Frame {
 export class RuntimeClient {
   readonly frames: Frame[] = [];
   private waiters: Array<{ match: (frame: Frame) => boolean; resolve: (frame: Frame) => void; from: number }> = [];
+  private listeners: Array<(frame: Frame) => void> = [];
   private readonly closed: Promise<{ code: number; reason: string }>;
   private toolCounter = 0;
 
@@ -25,6 +26,7 @@ export class RuntimeClient {
     socket.on('message', (data) => {
       const frame = JSON.parse(data.toString()) as Frame;
       this.frames.push(frame);
+      for (const listener of this.listeners) listener(frame);
       const index = this.frames.length - 1;
       this.waiters = this.waiters.filter((waiter) => {
         if (index >= waiter.from && waiter.match(frame)) {
@@ -49,6 +51,14 @@ export class RuntimeClient {
       socket.once('unexpected-response', (_request, response) => reject(Object.assign(new Error(`upgrade refused: ${response.statusCode}`), { status: response.statusCode })));
       socket.once('error', reject);
     });
+  }
+
+  /** Calls `listener` with every frame as it arrives (after it is appended to `frames`); returns an unsubscribe. */
+  onFrame(listener: (frame: Frame) => void): () => void {
+    this.listeners.push(listener);
+    return () => {
+      this.listeners = this.listeners.filter((candidate) => candidate !== listener);
+    };
   }
 
   send(frame: Record<string, unknown>): void {

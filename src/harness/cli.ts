@@ -1,0 +1,118 @@
+/**
+ * `npm run simulate -- [options]`: simulated callers against a running broker.
+ * Exit codes: 0 every invariant held; 1 an invariant broke (or a caller script failed);
+ * 2 bad options or no broker to drive.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { HarnessCatalog } from './catalog.js';
+import { formatReport, progressLine } from './report.js';
+import { builtInScenarios, loadScenario } from './scenario.js';
+import { runSimulation } from './simulate.js';
+import { resolveTarget, TargetError } from './target.js';
+
+const USAGE = `usage: npm run simulate -- [options]
+
+  --scenario NAME|PATH  ${Object.keys(builtInScenarios).join(', ')}, or a scenario .json file (default: happy)
+  --callers N           number of simulated callers (default: the scenario's)
+  --concurrency N       at most N calls live at once (default: all)
+  --seed N              same seed, same callers, slots, pauses and choices (default: 1)
+  --json                print one JSON object instead of the table
+  --url URL             the broker (default: the local demo broker, else http://127.0.0.1:8080)
+  --token TOKEN         a runtime token of the tenant
+  --tenant ID           the tenant (with --admin-token: a runtime token is created; an unknown
+                        tenant is loaded with the catalog first)
+  --admin-token TOKEN   lets the harness read appointments back to find double bookings
+  --date YYYY-MM-DD     the day to book (default: the first open Friday a week or more ahead)
+  --catalog PATH        the tenant's catalog JSON (default: the demo salon)
+  --hold-ttl S          the broker's HOLD_TTL_S (default: learned from one probe hold)
+  --hold-max S          the broker's HOLD_MAX_S (default: 600)
+  --time-scale F        multiply the scenario's pauses and speech (default: hold TTL / 60 s)
+  --naive               play a system without holds (check, release at once, book later)
+  --data-dir DIR        where \`npm start\` wrote demo-credentials.json (default: $DATA_DIR or ./data)
+
+With no options it drives the demo salon of a local \`npm start\`.`;
+
+function positiveNumber(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) throw new TargetError(`--${name}: expected a positive number, got "${value}"`);
+  return number;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      scenario: { type: 'string', default: 'happy' },
+      callers: { type: 'string' },
+      concurrency: { type: 'string' },
+      seed: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      url: { type: 'string' },
+      token: { type: 'string' },
+      tenant: { type: 'string' },
+      'admin-token': { type: 'string' },
+      date: { type: 'string' },
+      catalog: { type: 'string' },
+      'hold-ttl': { type: 'string' },
+      'hold-max': { type: 'string' },
+      'time-scale': { type: 'string' },
+      naive: { type: 'boolean', default: false },
+      'data-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    allowPositionals: false,
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const scenario = await loadScenario(values.scenario);
+  const catalog = values.catalog ? JSON.parse(await readFile(values.catalog, 'utf8')) : undefined;
+  if (catalog !== undefined) HarnessCatalog.from(catalog);
+  if (values.date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(values.date)) throw new TargetError(`--date: expected YYYY-MM-DD, got "${values.date}"`);
+  const seed = values.seed === undefined ? 1 : Number(values.seed);
+  if (!Number.isInteger(seed)) throw new TargetError(`--seed: expected an integer, got "${values.seed}"`);
+  const callers = positiveNumber('callers', values.callers);
+  const concurrency = positiveNumber('concurrency', values.concurrency);
+  const holdTtlS = positiveNumber('hold-ttl', values['hold-ttl']);
+  const holdMaxS = positiveNumber('hold-max', values['hold-max']);
+
+  const target = await resolveTarget({ url: values.url, token: values.token, tenant: values.tenant, adminToken: values['admin-token'], dataDir: values['data-dir'], catalog });
+  const total = callers ?? scenario.callers;
+  const tty = process.stderr.isTTY === true;
+  if (!values.json) process.stderr.write(`simulating ${total} caller(s) of "${scenario.name}" against ${target.source}\n`);
+
+  const report = await runSimulation({
+    url: target.url,
+    token: target.token,
+    tenant: target.tenant,
+    adminToken: target.adminToken,
+    scenario,
+    callers: callers === undefined ? undefined : Math.floor(callers),
+    concurrency: concurrency === undefined ? undefined : Math.floor(concurrency),
+    seed,
+    date: values.date,
+    holdTtlMs: holdTtlS === undefined ? undefined : holdTtlS * 1000,
+    holdMaxMs: holdMaxS === undefined ? undefined : holdMaxS * 1000,
+    timeScale: positiveNumber('time-scale', values['time-scale']),
+    naive: values.naive,
+    catalog,
+    onProgress: tty ? (tally) => process.stderr.write(`\r\x1b[2K${progressLine(scenario.name, total, tally)}`) : undefined,
+  });
+  if (tty) process.stderr.write('\r\x1b[2K');
+  process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
+  return report.invariants.ok ? 0 : 1;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const expected = error instanceof TargetError || (error instanceof Error && /^(scenario|catalog|unknown scenario|the salon)/.test(error.message)) || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    process.stderr.write(`simulate: ${error instanceof Error ? (expected ? error.message : (error.stack ?? error.message)) : String(error)}\n`);
+    if (expected) process.stderr.write(`\n${USAGE}\n`);
+    process.exitCode = 2;
+  },
+);

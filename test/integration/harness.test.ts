@@ -1,0 +1,58 @@
+/**
+ * The simulated caller harness against a real broker on PGlite with short holds: a race
+ * for one slot and a short busy day keep every promise the harness checks. Invariants
+ * only; the speed of PGlite is not what this test is about.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtInScenarios, parseScenario } from '../../src/harness/scenario.js';
+import { runSimulation, type SimulationOptions } from '../../src/harness/simulate.js';
+import type { SimulationReport } from '../../src/harness/report.js';
+import { ADMIN_TOKEN, startBroker, type TestBroker } from '../fixtures/broker.js';
+import { upcoming } from '../fixtures/dates.js';
+
+function expectPromisesKept(report: SimulationReport) {
+  expect(report.failed_callers, JSON.stringify(report.incidents.failures)).toBe(0);
+  expect(report.double_bookings, JSON.stringify(report.incidents.double_bookings)).toBe(0);
+  expect(report.missing_bookings).toBe(0);
+  expect(report.told_available_then_refused, JSON.stringify(report.incidents.violations)).toBe(0);
+  expect(report.refusals_without_alternatives, JSON.stringify(report.incidents.violations)).toBe(0);
+  expect(report.invariants).toEqual({ ok: true, broken: [] });
+}
+
+describe('the simulated caller harness', () => {
+  let broker: TestBroker;
+  let base: Omit<SimulationOptions, 'scenario'>;
+  beforeAll(async () => {
+    broker = await startBroker('pglite', { HOLD_TTL_S: '2', HOLD_MAX_S: '20' });
+    const token = await broker.tenant('sonnenschein');
+    base = { url: broker.url, token, tenant: 'sonnenschein', adminToken: ADMIN_TOKEN, holdTtlMs: 2000, holdMaxMs: 20_000, seed: 7 };
+  });
+  afterAll(() => broker.close());
+
+  it('runs a race for one slot: every refusal carries alternatives, callers book those, nobody is double booked', async () => {
+    const report = await runSimulation({ ...base, scenario: parseScenario(builtInScenarios.race), callers: 8, date: upcoming('fri') });
+    expectPromisesKept(report);
+    expect(report.calls).toBe(8);
+    expect(report.bookings).toBeGreaterThan(0);
+    expect(report.refusals).toBeGreaterThan(0);
+    expect(report.appointments_read_back).toBeGreaterThanOrEqual(report.bookings);
+    expect(report.latency_ms.check_availability!.count).toBeGreaterThanOrEqual(8);
+  });
+
+  it('books a short busy day of random services and times with indecisive callers among them', async () => {
+    const report = await runSimulation({ ...base, scenario: parseScenario(builtInScenarios['busy-day']), callers: 14, concurrency: 7, date: upcoming('sat') });
+    expectPromisesKept(report);
+    expect(report.calls).toBe(14);
+    expect(report.bookings).toBeGreaterThan(0);
+    expect(report.holds.placed).toBeGreaterThanOrEqual(report.holds.converted);
+  });
+
+  it('learns the hold TTL from a probe hold when it is not given, and lets silent callers lose their holds without calling that a broken promise', async () => {
+    const { holdTtlMs: _ignored, ...withoutTtl } = base;
+    const report = await runSimulation({ ...withoutTtl, scenario: parseScenario(builtInScenarios.silent), callers: 2, date: upcoming('thu') });
+    expectPromisesKept(report);
+    expect(report.hold_ttl_s).toBe(2);
+    expect(report.holds.expired).toBeGreaterThanOrEqual(1);
+    expect(report.bookings).toBe(2);
+  });
+});
