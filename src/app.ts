@@ -11,6 +11,8 @@ import { MAX_FRAME_BYTES } from './protocol/call-frames.js';
 import { adminRoutes } from './routes/admin.js';
 import { callRoutes } from './routes/calls.js';
 import { healthRoutes } from './routes/health.js';
+import { inspectorRoutes } from './routes/inspector.js';
+import { sessionRoutes } from './routes/sessions.js';
 import type { DatabaseHandle } from './store/database.js';
 
 export interface AppOptions {
@@ -48,6 +50,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(adminRoutes, { broker });
   await app.register(callRoutes, { broker });
   await app.register(healthRoutes, { broker });
+  await app.register(sessionRoutes, { broker, db: options.database.db });
+  await app.register(inspectorRoutes);
 
   app.addHook('onReady', () => broker.start());
   app.addHook('preClose', () => broker.stop());
