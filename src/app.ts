@@ -50,7 +50,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(adminRoutes, { broker });
   await app.register(callRoutes, { broker });
   await app.register(healthRoutes, { broker });
-  await app.register(sessionRoutes, { broker, db: options.database.db });
+  await app.register(sessionRoutes, { broker });
   await app.register(inspectorRoutes);
 
   app.addHook('onReady', () => broker.start());

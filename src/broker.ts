@@ -14,6 +14,7 @@ import { SessionRegistry } from './sessions/session-registry.js';
 import { DrizzleBookingStore } from './store/booking-store.js';
 import { DrizzleCatalogStore } from './store/catalog-store.js';
 import type { DatabaseHandle } from './store/database.js';
+import { InspectorQueries } from './store/inspector-queries.js';
 import { DrizzleSessionStore } from './store/session-store.js';
 import { ToolRunner } from './tools/tool-runner.js';
 
@@ -33,6 +34,7 @@ export class Broker {
   readonly catalogStore: DrizzleCatalogStore;
   readonly bookingStore: DrizzleBookingStore;
   readonly sessionStore: DrizzleSessionStore;
+  readonly inspectorQueries: InspectorQueries;
   readonly catalogs: CatalogCache;
   readonly booking: BookingService;
   readonly feed = new SessionFeed();
@@ -47,6 +49,7 @@ export class Broker {
     this.catalogStore = new DrizzleCatalogStore(database.db);
     this.bookingStore = new DrizzleBookingStore(database.db);
     this.sessionStore = new DrizzleSessionStore(database.db);
+    this.inspectorQueries = new InspectorQueries(database.db);
     this.catalogs = new CatalogCache(this.catalogStore, clock);
     this.booking = new BookingService({ store: this.bookingStore, clock: () => new Date(clock()), holdTtlMs: config.holdTtlMs, holdMaxMs: config.holdMaxMs });
     const tools = new ToolRunner({

@@ -21,8 +21,7 @@ import { CALL_SESSION_MACHINE_VERSION, type CallSessionContext, type HoldView } 
 import type { Broker } from '../broker.js';
 import { BrokerError } from '../errors.js';
 import type { SessionFeedEvent } from '../sessions/session-feed.js';
-import type { Database } from '../store/database.js';
-import { InspectorQueries, type InspectedHold } from '../store/inspector-queries.js';
+import type { InspectedHold } from '../store/inspector-queries.js';
 import { sessionOutcomes, sessionStatuses } from '../store/schema.js';
 import type { SessionEventRecord, SessionRecord } from '../store/session-store.js';
 import { isoIn, wireAppointment } from '../tools/wire.js';
@@ -60,14 +59,8 @@ interface SessionView {
   connected: boolean | null;
 }
 
-export interface SessionRoutesOptions {
-  broker: Broker;
-  /** The broker's database, for the inspector's read-only queries (see `InspectorQueries`). */
-  db: Database;
-}
-
-export async function sessionRoutes(app: FastifyInstance, { broker, db }: SessionRoutesOptions) {
-  const queries = new InspectorQueries(db);
+export async function sessionRoutes(app: FastifyInstance, { broker }: { broker: Broker }) {
+  const queries = broker.inspectorQueries;
   const adminOnly = requireAdmin(broker.config.adminToken);
   const feedAuth = requireAdmin(broker.config.adminToken, { allowQueryToken: true });
 
