@@ -6,6 +6,7 @@
  * same registry serves our WebSocket, a runtime adapter or a test. Snapshots are written
  * whenever a session's state changes; when a hold or appointment changed, the frames of
  * that step wait for the write, so a broker restarted right after an answer still knows it.
+ * Writes of one session never overlap: changes made during a write collapse into the next.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { createActor, type Actor, type SnapshotFrom } from 'xstate';
@@ -45,7 +46,9 @@ interface LiveSession {
   /** The write that frames of the current step must wait for, if a hold or appointment changed. */
   durableWrite: Promise<void> | null;
   lastPersisted: { value: string; hold: unknown; appointment: unknown; request: unknown; disconnectedAt: unknown } | null;
-  persistChain: Promise<void>;
+  /** A snapshot change not yet written, and the write loop taking care of it. */
+  dirty: boolean;
+  writing: Promise<void> | null;
   ended: boolean;
 }
 
@@ -156,7 +159,7 @@ export class SessionRegistry {
       session.connection?.close(CloseCode.restarting, 'broker restarting');
       session.connection = null;
     }
-    await Promise.all([...this.live.values()].map((session) => session.persistChain));
+    await Promise.all([...this.live.values()].map((session) => session.writing));
     for (const session of this.live.values()) session.actor.stop();
     this.live.clear();
     await this.options.eventLog.flush();
@@ -251,7 +254,8 @@ export class SessionRegistry {
       draining: false,
       durableWrite: null,
       lastPersisted: null,
-      persistChain: Promise.resolve(),
+      dirty: false,
+      writing: null,
       ended: false,
     };
     this.live.set(key, session);
@@ -307,27 +311,42 @@ export class SessionRegistry {
     if (snapshot.status === 'done') this.live.delete(session.key);
   }
 
-  /** Queues a snapshot write behind the session's earlier ones; writes for one session never overtake each other. */
+  /**
+   * Writes the session's latest snapshot. While a write is in flight, further changes
+   * collapse into one more write of whatever is latest then; the returned promise settles
+   * once the state current at the call is stored.
+   */
   private persist(session: LiveSession): Promise<void> {
-    const snapshot = session.actor.getSnapshot();
-    const { context } = snapshot;
+    const { context, value } = session.actor.getSnapshot();
     session.lastPersisted = {
-      value: JSON.stringify(snapshot.value),
+      value: JSON.stringify(value),
       hold: context.hold,
       appointment: context.appointment,
       request: context.request,
       disconnectedAt: context.disconnectedAt,
     };
-    const done = snapshot.status === 'done';
-    const changes = {
-      state: snapshot.value,
-      snapshot: session.actor.getPersistedSnapshot(),
-      ...(done ? { status: 'ended' as const, outcome: context.outcome, ended: true } : {}),
-    };
-    session.persistChain = session.persistChain
-      .then(() => this.options.sessionStore.saveSession(session.sessionId, changes))
-      .catch((error) => session.logger.error({ err: error }, 'session snapshot write failed'));
-    return session.persistChain;
+    session.dirty = true;
+    session.writing ??= this.writeLatest(session);
+    return session.writing;
+  }
+
+  private async writeLatest(session: LiveSession): Promise<void> {
+    while (session.dirty) {
+      session.dirty = false;
+      const snapshot = session.actor.getSnapshot();
+      const done = snapshot.status === 'done';
+      try {
+        await this.options.sessionStore.saveSession(session.sessionId, {
+          state: snapshot.value,
+          snapshot: session.actor.getPersistedSnapshot(),
+          ...(done ? { status: 'ended' as const, outcome: snapshot.context.outcome, ended: true } : {}),
+        });
+      } catch (error) {
+        session.logger.error({ err: error }, 'session snapshot write failed');
+      }
+    }
+    // Cleared in the same tick as the last dirty check, so no change can slip between them.
+    session.writing = null;
   }
 
   private enqueue(session: LiveSession, frame: OutboundFrame, toolCallId: string | null = null, latencyMs: number | null = null): void {
