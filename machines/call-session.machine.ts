@@ -54,6 +54,16 @@ export function clockDelays(now: () => number) {
 const outcomeOf = (context: CallSessionContext, dropped: boolean): SessionOutcome =>
   dropped ? 'dropped' : context.appointment ? 'booked' : 'no_booking';
 
+/** Leaving the call: release an unbooked hold (whatever storage answers), then end with an outcome. */
+const releaseHoldThenFinish = (params: { dropped: boolean }) => ({
+  invoke: {
+    src: 'releaseHold' as const,
+    input: ({ context }: { context: CallSessionContext }) => ({ holdId: context.hold?.id ?? null }),
+    onDone: { target: 'ended', actions: { type: 'finish' as const, params } },
+    onError: { target: 'ended', actions: { type: 'finish' as const, params } },
+  },
+});
+
 export const callSessionMachine = setup({
   types: {
     context: {} as CallSessionContext,
@@ -287,22 +297,8 @@ export const callSessionMachine = setup({
         },
       },
     },
-    ending: {
-      invoke: {
-        src: 'releaseHold',
-        input: ({ context }) => ({ holdId: context.hold?.id ?? null }),
-        onDone: { target: 'ended', actions: { type: 'finish', params: { dropped: false } } },
-        onError: { target: 'ended', actions: { type: 'finish', params: { dropped: false } } },
-      },
-    },
-    dropping: {
-      invoke: {
-        src: 'releaseHold',
-        input: ({ context }) => ({ holdId: context.hold?.id ?? null }),
-        onDone: { target: 'ended', actions: { type: 'finish', params: { dropped: true } } },
-        onError: { target: 'ended', actions: { type: 'finish', params: { dropped: true } } },
-      },
-    },
+    ending: releaseHoldThenFinish({ dropped: false }),
+    dropping: releaseHoldThenFinish({ dropped: true }),
     ended: { type: 'final' },
   },
 });

@@ -3,10 +3,10 @@
  * (for pagination), the life of every hold a session placed, and per-tenant hold
  * statistics. Nothing here writes; the booking and session stores own every change.
  */
-import { and, asc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gte, lt, sql } from 'drizzle-orm';
 import type { Database } from './database.js';
 import { holds, sessions, type HoldStatus } from './schema.js';
-import type { SessionFilter } from './session-store.js';
+import { sessionConditions, type SessionFilter } from './session-store.js';
 
 /** One hold as the inspector shows it: where it stands and when it moved. */
 export interface InspectedHold {
@@ -47,17 +47,10 @@ export class InspectorQueries {
 
   /** How many sessions `DrizzleSessionStore.listSessions` would return without limit and offset. */
   async countSessions(filter: Omit<SessionFilter, 'limit' | 'offset'>): Promise<number> {
-    const conditions: Array<SQL | undefined> = [
-      filter.tenantId ? eq(sessions.tenantId, filter.tenantId) : undefined,
-      filter.status ? eq(sessions.status, filter.status) : undefined,
-      filter.outcome ? eq(sessions.outcome, filter.outcome) : undefined,
-      filter.startedFrom ? gte(sessions.startedAt, filter.startedFrom) : undefined,
-      filter.startedBefore ? lt(sessions.startedAt, filter.startedBefore) : undefined,
-    ];
     const [row] = await this.db
       .select({ total: sql<number>`count(*)`.mapWith(Number) })
       .from(sessions)
-      .where(and(...conditions));
+      .where(sessionConditions(filter));
     return row?.total ?? 0;
   }
 

@@ -44,6 +44,17 @@ export interface SessionChanges {
   ended?: boolean;
 }
 
+/** The WHERE clause of a session filter; limit and offset are the caller's. */
+export function sessionConditions(filter: Omit<SessionFilter, 'limit' | 'offset'>): SQL | undefined {
+  return and(
+    filter.tenantId ? eq(sessions.tenantId, filter.tenantId) : undefined,
+    filter.status ? eq(sessions.status, filter.status) : undefined,
+    filter.outcome ? eq(sessions.outcome, filter.outcome) : undefined,
+    filter.startedFrom ? gte(sessions.startedAt, filter.startedFrom) : undefined,
+    filter.startedBefore ? lt(sessions.startedAt, filter.startedBefore) : undefined,
+  );
+}
+
 export class DrizzleSessionStore {
   constructor(private readonly db: Database) {}
 
@@ -83,17 +94,10 @@ export class DrizzleSessionStore {
   }
 
   async listSessions(filter: SessionFilter): Promise<SessionRecord[]> {
-    const conditions: Array<SQL | undefined> = [
-      filter.tenantId ? eq(sessions.tenantId, filter.tenantId) : undefined,
-      filter.status ? eq(sessions.status, filter.status) : undefined,
-      filter.outcome ? eq(sessions.outcome, filter.outcome) : undefined,
-      filter.startedFrom ? gte(sessions.startedAt, filter.startedFrom) : undefined,
-      filter.startedBefore ? lt(sessions.startedAt, filter.startedBefore) : undefined,
-    ];
     return this.db
       .select()
       .from(sessions)
-      .where(and(...conditions))
+      .where(sessionConditions(filter))
       .orderBy(desc(sessions.startedAt), desc(sessions.id))
       .limit(filter.limit)
       .offset(filter.offset);
