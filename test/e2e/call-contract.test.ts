@@ -4,6 +4,7 @@
  * Holds are short here (HOLD_TTL_S=2) so expiry happens within a test.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RuntimeClient, type Frame } from '../../src/harness/runtime-client.js';
 import { startBroker, type TestBroker } from '../fixtures/broker.js';
@@ -201,6 +202,30 @@ describe.each(drivers)('call contract on %s', (driver) => {
     await rival.start();
     expect((await rival.tool('check_availability', { service: 'Herrenschnitt', date: friday, time: '17:00', staff: 'Fabian' })).result.available).toBe(true);
     rival.close();
+  });
+
+  it('answers UNAVAILABLE within 2 s when storage does not answer, and the call goes on', async () => {
+    const friday = upcoming('fri');
+    const client = await connect();
+    await client.start();
+    // Another transaction holds Aylin's claim lock (and on PGlite, its only connection) for 3 s.
+    let release: () => void = () => {};
+    const blocker = broker.database.db.transaction(async (tx) => {
+      await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${'sonnenschein'} || ':' || ${'aylin'}))`);
+      await new Promise<void>((resolve) => {
+        release = resolve;
+        setTimeout(resolve, 3000);
+      });
+    });
+    await sleep(100);
+    const stuck = await client.tool('check_availability', { service: 'Herrenschnitt', date: friday, time: '12:00', staff: 'Aylin' }, 'stuck', 2000);
+    expect(stuck).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' }, result: { message: expect.any(String) } });
+    client.send({ type: 'ping', id: 'alive' });
+    expect(await client.next('pong')).toMatchObject({ id: 'alive' });
+    release();
+    await blocker;
+    expect((await client.tool('list_services')).ok).toBe(true);
+    client.close();
   });
 
   it('offers alternatives when the requested time is outside opening hours or in the past', async () => {
