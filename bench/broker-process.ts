@@ -1,0 +1,115 @@
+/**
+ * The broker under test as its own process (`node --import tsx src/server.ts`), as it
+ * runs in production: its CPU time and memory are its own, read from /proc, and the load
+ * generator does not share its event loop.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const CLOCK_TICKS_PER_S = 100;
+
+export interface BrokerProcess {
+  url: string;
+  pid: number;
+  adminToken: string;
+  /** Resident set size in KiB (VmRSS). */
+  rssKib(): Promise<number>;
+  /** User + system CPU seconds the process has used so far. */
+  cpuSeconds(): Promise<number>;
+  /** A Prometheus gauge from /metrics (e.g. nodejs_heap_size_used_bytes). */
+  metric(name: string): Promise<number | null>;
+  admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  output(): string;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+export async function readRssKib(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? Number.NaN);
+}
+
+export async function readCpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
+}
+
+export async function startBrokerProcess(options: { databaseUrl: string; env?: Record<string, string>; nodeArgs?: string[] }): Promise<BrokerProcess> {
+  const port = await freePort();
+  const adminToken = `bench_${randomBytes(12).toString('hex')}`;
+  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/server.ts'], {
+    cwd: repoRoot,
+    env: { ...process.env, DATABASE_URL: options.databaseUrl, PORT: String(port), HOST: '127.0.0.1', ADMIN_TOKEN: adminToken, LOG_LEVEL: 'warn', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-8000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${port}`;
+
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the broker exited (${child.exitCode}) before listening:\n${output}`);
+    try {
+      const response = await fetch(`${url}/healthz`);
+      if (response.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the broker did not answer /healthz within 60 s:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+
+  const pid = child.pid!;
+  return {
+    url,
+    pid,
+    adminToken,
+    rssKib: () => readRssKib(pid),
+    cpuSeconds: () => readCpuSeconds(pid),
+    async metric(name) {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      const line = text.split('\n').find((candidate) => candidate.startsWith(`${name} `) || candidate.startsWith(`${name}{`));
+      return line ? Number(line.split(' ').at(-1)) : null;
+    },
+    async admin(method, path, body) {
+      const response = await fetch(new URL(path, url), {
+        method,
+        headers: { authorization: `Bearer ${adminToken}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+      });
+      const text = await response.text();
+      return { status: response.status, body: text ? JSON.parse(text) : null };
+    },
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null) return;
+      child.kill(signal);
+      const timeout = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(timeout);
+    },
+    output: () => output,
+  };
+}

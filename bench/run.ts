@@ -1,0 +1,205 @@
+/**
+ * `npm run bench`: starts its own brokers on real PostgreSQL (a scratch database per
+ * run under DATABASE_URL's server, dropped afterwards), measures the five figures of
+ * issue 4, and writes BENCHMARKS.md and bench/results.json. Load stays on loopback.
+ *
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench [-- --quick]
+ */
+import { execFileSync } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { demoCatalogBody, HarnessCatalog } from '../src/harness/catalog.js';
+import { compareWithNaive } from './baseline.js';
+import { startBrokerProcess, type BrokerProcess } from './broker-process.js';
+import { log } from './calls.js';
+import { idleCheck } from './cpu.js';
+import { measureCapacity } from './capacity.js';
+import { measureContention } from './contention.js';
+import { measureExtensionWrites } from './extension.js';
+import { measureFloors } from './floors.js';
+import { measureToolLatency, type LatencyLevelResult } from './latency-load.js';
+import { renderMarkdown, type BenchResults } from './markdown.js';
+import { createScratchDatabase, serverVersion, type ScratchDatabase } from './scratch-db.js';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const TENANT = 'bench';
+
+async function loadTenant(broker: BrokerProcess): Promise<string> {
+  const put = await broker.admin('PUT', `/v1/admin/tenants/${TENANT}`, demoCatalogBody);
+  if (put.status !== 200) throw new Error(`loading the demo catalog failed: ${JSON.stringify(put.body)}`);
+  const token = await broker.admin('POST', `/v1/admin/tenants/${TENANT}/runtime-tokens`);
+  return token.body.token as string;
+}
+
+async function fdLimit(): Promise<string> {
+  const limits = await readFile('/proc/self/limits', 'utf8');
+  const line = limits.split('\n').find((candidate) => candidate.startsWith('Max open files'));
+  const [soft, hard] = line?.replace('Max open files', '').trim().split(/\s+/) ?? [];
+  return `${soft} (hard ${hard})`;
+}
+
+function gitCommit(): string {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot }).toString().trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: repoRoot }).toString().trim() !== '';
+    return `${commit}${dirty ? ' (with uncommitted changes in the working tree)' : ''}`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, 'no-write': { type: 'boolean', default: false }, 'render-only': { type: 'boolean', default: false } } });
+  if (values['render-only']) {
+    // Rewrites BENCHMARKS.md from the figures in bench/results.json, e.g. after a change to the report's wording.
+    const results = JSON.parse(await readFile(new URL('results.json', import.meta.url), 'utf8')) as BenchResults;
+    await writeFile(new URL('../BENCHMARKS.md', import.meta.url), renderMarkdown(results));
+    log('rewrote BENCHMARKS.md from bench/results.json');
+    return 0;
+  }
+  const serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl || !/^postgres(ql)?:\/\//.test(serverUrl)) {
+    process.stderr.write(
+      'bench: DATABASE_URL is not set (or not a postgres:// URL).\n' +
+        'The benchmark measures callhold on real PostgreSQL and creates a scratch database on that server, e.g.\n' +
+        '  DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench\n',
+    );
+    return 2;
+  }
+  const quick = values.quick;
+  const scale = {
+    levels: quick ? [20, 50] : [50, 200, 500],
+    warmupMs: quick ? 2000 : 3000,
+    windowMs: quick ? 6000 : 12_000,
+    contentionRounds: quick ? 2 : 5,
+    contentionCallers: 100,
+    talkers: quick ? 5 : 20,
+    talkMs: quick ? 10_000 : 60_000,
+    sessions: quick ? 1000 : 10_000,
+  };
+  const startedAt = new Date();
+  const label = startedAt.toISOString().replace(/[-:TZ.]/g, '').slice(0, 14);
+  const scratch: ScratchDatabase[] = [];
+  const brokers: BrokerProcess[] = [];
+  const cleanup = async () => {
+    for (const broker of brokers) await broker.stop('SIGKILL').catch(() => {});
+    for (const database of scratch) await database.drop().catch((error) => log(`could not drop ${database.name}: ${error}`));
+  };
+  process.once('SIGINT', () => {
+    log('interrupted: cleaning up');
+    void cleanup().then(() => process.exit(130));
+  });
+
+  try {
+    const catalog = HarnessCatalog.demo();
+    const today = startedAt.toISOString().slice(0, 10);
+    const from = (days: number) => new Date(Date.parse(`${today}T12:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+    const contentionDates = catalog.openDates(from(20), scale.contentionRounds);
+    const baselineDates = catalog.openDates(from(30), 2) as [string, string];
+    // Days far apart per phase: refused callers' alternatives reach up to 14 days after the day they asked for.
+    const loadDates = catalog.openDates(from(60), 250);
+    const talkDates = catalog.openDates(from(420), 4);
+    const floorDates = catalog.openDates(from(440), 10);
+
+    const machine = {
+      cpus: os.availableParallelism(),
+      cpu_model: os.cpus()[0]?.model ?? 'unknown',
+      memory_gib: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
+      kernel: `${os.type()} ${os.release()}`,
+      node: process.version,
+      postgres: await serverVersion(serverUrl),
+      fd_limit: await fdLimit(),
+      commit: gitCommit(),
+    };
+    const before = await idleCheck(3000);
+    log(`machine before the run: ${before.machine_busy_pct} % busy (${before.other_pct_of_core} % of a core used by others)`);
+    log(`machine: ${machine.cpus} CPUs, ${machine.memory_gib} GiB, node ${machine.node}, ${machine.postgres.split(' on ')[0]}`);
+
+    // Broker F: the floors, with a CPU profile, on its own database.
+    const databaseF = await createScratchDatabase(serverUrl, `${label}_f`);
+    scratch.push(databaseF);
+    const floors = await measureFloors({
+      start: async (nodeArgs) => {
+        const broker = await startBrokerProcess({ databaseUrl: databaseF.url, env: { HOLD_TTL_S: '60', HOLD_MAX_S: '600' }, nodeArgs });
+        brokers.push(broker);
+        return broker;
+      },
+      databaseUrl: databaseF.url,
+      loadTenant,
+      dates: floorDates,
+      rounds: quick ? 60 : 200,
+    });
+
+    // Broker A: latency, contention, baseline, extension writes (HOLD_TTL_S 60, the default).
+    const databaseA = await createScratchDatabase(serverUrl, `${label}_a`);
+    scratch.push(databaseA);
+    const brokerA = await startBrokerProcess({ databaseUrl: databaseA.url, env: { HOLD_TTL_S: '60', HOLD_MAX_S: '600' } });
+    brokers.push(brokerA);
+    const token = await loadTenant(brokerA);
+    log(`broker A (pid ${brokerA.pid}) on ${databaseA.name}`);
+
+    const latency: LatencyLevelResult[] = [];
+    for (const calls of scale.levels) {
+      const level = await measureToolLatency({ broker: brokerA, token, calls, warmupMs: scale.warmupMs, windowMs: scale.windowMs, seed: calls, dates: loadDates, databaseUrl: databaseA.url });
+      log(`latency at ${calls} calls: check p50 ${level.check_availability.p50} / p99 ${level.check_availability.p99} ms, book p50 ${level.book_appointment.p50} / p99 ${level.book_appointment.p99} ms`);
+      latency.push(level);
+    }
+    const contention = await measureContention({ broker: brokerA, token, callers: scale.contentionCallers, dates: contentionDates, databaseUrl: databaseA.url });
+    const baseline = await compareWithNaive({ broker: brokerA, token, tenant: TENANT, dates: baselineDates, seed: 4 });
+
+    // Broker B: capacity, a fresh process on a fresh database. Meanwhile broker A serves the
+    // extension-write minute: it is timer-bound and needs one real minute at the real TTL.
+    const databaseB = await createScratchDatabase(serverUrl, `${label}_b`);
+    scratch.push(databaseB);
+    const brokerB = await startBrokerProcess({ databaseUrl: databaseB.url, env: { HOLD_TTL_S: '60', HOLD_MAX_S: '600' } });
+    brokers.push(brokerB);
+    const tokenB = await loadTenant(brokerB);
+    const [extension, capacity] = await Promise.all([
+      measureExtensionWrites({ broker: brokerA, token, databaseUrl: databaseA.url, talkers: scale.talkers, talkMs: scale.talkMs, dates: talkDates }),
+      measureCapacity({ broker: brokerB, token: tokenB, sessions: scale.sessions, batch: 200, checkpoints: 4, settleMs: 3000, fdLimit: machine.fd_limit }),
+    ]);
+    log(`extension: ${extension.extensions_per_talker_minute} extension writes per talker-minute`);
+    await brokerA.stop();
+
+    const results: BenchResults = {
+      started_at: startedAt.toISOString(),
+      duration_s: Math.round((Date.now() - startedAt.getTime()) / 1000),
+      quick,
+      command: `DATABASE_URL=${redact(serverUrl)} npm run bench${quick ? ' -- --quick' : ''}`,
+      machine,
+      machine_busy_before: before,
+      floors,
+      latency,
+      contention,
+      capacity,
+      extension,
+      baseline,
+    };
+    const markdown = renderMarkdown(results);
+    if (!values['no-write']) {
+      await writeFile(new URL('results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+      await writeFile(new URL('../BENCHMARKS.md', import.meta.url), markdown);
+      log('wrote BENCHMARKS.md and bench/results.json');
+    }
+    process.stdout.write(`${markdown}\n`);
+    return 0;
+  } finally {
+    await cleanup();
+  }
+}
+
+function redact(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`bench: failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
