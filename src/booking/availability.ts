@@ -145,31 +145,42 @@ export function alternatives(query: SlotQuery, claims: StaffClaim[]): Slot[] {
   const qualified = staffOffering(catalog, service.id);
   const preferred = query.staff ? [query.staff] : qualified;
   const wanted = query.start ?? localInstant(date, '12:00', catalog.timezone) ?? now;
-  const wantedMinuteOfDay = minuteOfDay(wanted, catalog.timezone);
+  const wantedTime = DateTime.fromJSDate(wanted, { zone: catalog.timezone }).toFormat('HH:mm');
   const freeOn = (members: StaffMember[], day: string) =>
     members.flatMap((member) => gridSlots(catalog, service, member, day, now)).filter((slot) => isFree(slot.busy, claims, slot.staff.id));
-  const byDistance = (target: number, key: (slot: Slot) => number) => (a: Slot, b: Slot) =>
-    Math.abs(key(a) - target) - Math.abs(key(b) - target) || a.start.getTime() - b.start.getTime();
 
   const picked: Slot[] = [];
-  const sameDay = freeOn(preferred, date).filter((slot) => slot.start.getTime() !== query.start?.getTime());
-  const earlier = sameDay.filter((slot) => slot.start < wanted).sort(byDistance(wanted.getTime(), (slot) => slot.start.getTime()))[0];
-  const later = sameDay.filter((slot) => slot.start > wanted).sort(byDistance(wanted.getTime(), (slot) => slot.start.getTime()))[0];
-  picked.push(...[earlier, later].filter((slot): slot is Slot => slot !== undefined).sort(byDistance(wanted.getTime(), (slot) => slot.start.getTime())));
+  const sameDay = freeOn(preferred, date);
+  const earlier = nearest(sameDay.filter((slot) => slot.start < wanted), wanted);
+  const later = nearest(sameDay.filter((slot) => slot.start > wanted), wanted);
+  picked.push(...[earlier, later].filter((slot): slot is Slot => slot !== undefined).sort((a, b) => distance(a, wanted) - distance(b, wanted)));
 
-  if (query.start && query.staff) {
-    const others = qualified.filter((member) => member.id !== query.staff!.id);
-    picked.push(...freeOn(others, date).filter((slot) => slot.start.getTime() === query.start!.getTime()));
+  if (query.start && query.staff && query.start >= now) {
+    const { span, busy } = layOut(service, query.start);
+    for (const member of qualified) {
+      if (member.id !== query.staff.id && fitsHours(openingWindows(catalog, member, date), span) && isFree(busy, claims, member.id)) {
+        picked.push({ staff: member, start: query.start, span, busy });
+      }
+    }
   }
 
   for (let offset = 1; offset <= ALTERNATIVE_DAYS && picked.length < MAX_ALTERNATIVES; offset++) {
-    const nearest = freeOn(preferred, addDays(date, offset)).sort(byDistance(wantedMinuteOfDay, (slot) => minuteOfDay(slot.start, catalog.timezone)))[0];
-    if (nearest) picked.push(nearest);
+    const day = addDays(date, offset);
+    // The same wall-clock time on that day; luxon moves a time in a DST gap forward.
+    const target = DateTime.fromISO(`${day}T${wantedTime}`, { zone: catalog.timezone }).toJSDate();
+    const best = nearest(freeOn(preferred, day), target);
+    if (best) picked.push(best);
   }
   return picked.slice(0, MAX_ALTERNATIVES);
 }
 
-function minuteOfDay(instant: Date, timezone: string): number {
-  const local = DateTime.fromJSDate(instant, { zone: timezone });
-  return local.hour * 60 + local.minute;
+const distance = (slot: Slot, target: Date) => Math.abs(slot.start.getTime() - target.getTime());
+
+/** The slot starting nearest to `target`, the earlier one on a tie. */
+function nearest(slots: Slot[], target: Date): Slot | undefined {
+  let best: Slot | undefined;
+  for (const slot of slots) {
+    if (!best || distance(slot, target) < distance(best, target) || (distance(slot, target) === distance(best, target) && slot.start < best.start)) best = slot;
+  }
+  return best;
 }

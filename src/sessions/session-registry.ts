@@ -45,7 +45,10 @@ interface LiveSession {
   draining: boolean;
   /** The write that frames of the current step must wait for, if a hold or appointment changed. */
   durableWrite: Promise<void> | null;
-  lastPersisted: { value: string; hold: unknown; appointment: unknown; request: unknown; disconnectedAt: unknown } | null;
+  /** The state value last published to the feed. */
+  lastValue: string | null;
+  /** What the last snapshot write contained, to tell whether the next change must be written. */
+  lastPersisted: { holdId: string | null; appointment: unknown; request: unknown; disconnectedAt: unknown } | null;
   /** A snapshot change not yet written, and the write loop taking care of it. */
   dirty: boolean;
   writing: Promise<void> | null;
@@ -253,6 +256,7 @@ export class SessionRegistry {
       outbox: [],
       draining: false,
       durableWrite: null,
+      lastValue: null,
       lastPersisted: null,
       dirty: false,
       writing: null,
@@ -296,19 +300,25 @@ export class SessionRegistry {
     }
   }
 
+  /**
+   * Publishes state changes and writes the snapshot when something a restart must know
+   * changed: the hold (by id: a later deadline is re-read from the database on restore),
+   * the appointment, what was asked, the connection, or the end. Passing states such as a
+   * running tool or an extension in flight are not written.
+   */
   private onSnapshot(session: LiveSession, snapshot: SessionSnapshot): void {
     const { context } = snapshot;
     const value = JSON.stringify(snapshot.value);
     const last = session.lastPersisted;
-    const durableChange = !last || last.hold !== context.hold || last.appointment !== context.appointment || snapshot.status === 'done';
-    const stateChanged = !last || last.value !== value;
-    if (!durableChange && !stateChanged && last.request === context.request && last.disconnectedAt === context.disconnectedAt) return;
-    const write = this.persist(session);
-    if (durableChange) session.durableWrite = write;
-    if (stateChanged) {
+    const done = snapshot.status === 'done';
+    if (session.lastValue !== value) {
+      session.lastValue = value;
       this.options.feed.publish({ type: 'state.changed', tenant: session.tenantId, call_id: session.callId, state: snapshot.value, at: new Date(this.options.clock()).toISOString() });
     }
-    if (snapshot.status === 'done') this.live.delete(session.key);
+    const durableChange = !last || last.holdId !== (context.hold?.id ?? null) || last.appointment !== context.appointment || done;
+    if (durableChange) session.durableWrite = this.persist(session);
+    else if (last.request !== context.request || last.disconnectedAt !== context.disconnectedAt) void this.persist(session);
+    if (done) this.live.delete(session.key);
   }
 
   /**
@@ -317,10 +327,9 @@ export class SessionRegistry {
    * once the state current at the call is stored.
    */
   private persist(session: LiveSession): Promise<void> {
-    const { context, value } = session.actor.getSnapshot();
+    const { context } = session.actor.getSnapshot();
     session.lastPersisted = {
-      value: JSON.stringify(value),
-      hold: context.hold,
+      holdId: context.hold?.id ?? null,
       appointment: context.appointment,
       request: context.request,
       disconnectedAt: context.disconnectedAt,

@@ -65,7 +65,14 @@ function toAppointment(row: typeof appointments.$inferSelect): AppointmentRecord
   };
 }
 
-class SlotTaken extends Error {}
+/**
+ * Claims of one staff member on one (UTC) day queue behind each other; other days and
+ * other staff go in parallel. A span crossing midnight UTC may race a claim of the next
+ * day without the lock: the exclusion constraint still refuses the loser, at worst after a
+ * deadlock that `retryTransient` absorbs.
+ */
+export const claimLockKey = (tenantId: string, staffId: string, start: Date) =>
+  `${tenantId}:${staffId}:${start.toISOString().slice(0, 10)}`;
 
 export class DrizzleBookingStore implements BookingStore {
   constructor(private readonly db: Database) {}
@@ -226,7 +233,7 @@ export class DrizzleBookingStore implements BookingStore {
   }
 
   /**
-   * The one way time gets claimed: lock the staff member, release the session's earlier
+   * The one way time gets claimed: lock the staff member's day, release the session's earlier
    * hold, reclaim expired holds in the way, create the owner row, insert its busy stretches.
    * Returns null when the constraint refuses, in which case nothing (not even the release) happened.
    */
@@ -238,7 +245,7 @@ export class DrizzleBookingStore implements BookingStore {
     try {
       return await retryTransient(() =>
         this.db.transaction(async (tx) => {
-          await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${slot.tenantId} || ':' || ${slot.staffId}))`);
+          await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${claimLockKey(slot.tenantId, slot.staffId, slot.span.start)}))`);
           if (releasesHoldId) await this.endHold(tx, releasesHoldId, 'released');
           await this.reclaimExpired(tx, slot);
           const { owner, result } = await createOwner(tx);

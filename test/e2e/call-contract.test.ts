@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RuntimeClient, type Frame } from '../../src/harness/runtime-client.js';
+import { claimLockKey } from '../../src/store/booking-store.js';
 import { startBroker, type TestBroker } from '../fixtures/broker.js';
 import { berlin, upcoming } from '../fixtures/dates.js';
 import { drivers } from '../fixtures/database.js';
@@ -208,10 +209,11 @@ describe.each(drivers)('call contract on %s', (driver) => {
     const friday = upcoming('fri');
     const client = await connect();
     await client.start();
-    // Another transaction holds Aylin's claim lock (and on PGlite, its only connection) for 3 s.
+    // Another transaction holds Aylin's claim lock for that day (on PGlite: its only connection) for 3 s.
     let release: () => void = () => {};
+    const lockKey = claimLockKey('sonnenschein', 'aylin', new Date(berlin(friday, '12:00')));
     const blocker = broker.database.db.transaction(async (tx) => {
-      await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${'sonnenschein'} || ':' || ${'aylin'}))`);
+      await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${lockKey}))`);
       await new Promise<void>((resolve) => {
         release = resolve;
         setTimeout(resolve, 3000);
