@@ -4,7 +4,9 @@
  * Pure: every effect is a named actor (storage work), an emitted event (frames out) or a
  * delay (the clock), supplied by `machine.provide()` in `src/sessions/`. Deadlines live in
  * context as instants and the delays are computed from them, so a restored snapshot (which
- * carries no pending timers) re-arms them by re-entering its states on `session.restored`.
+ * carries no pending timers) re-arms them by re-entering its states on `session.restored`,
+ * which also carries storage's word on the hold and appointment: the database wins over
+ * a snapshot written a moment before a crash.
  */
 import { and, assign, emit, enqueueActions, fromPromise, setup } from 'xstate';
 import type {
@@ -84,6 +86,9 @@ export const callSessionMachine = setup({
     toolTimeout: 2000,
   },
   actions: {
+    adoptStored: assign(({ context, event }) =>
+      event.type === 'session.restored' ? { hold: event.hold, appointment: event.appointment } : { hold: context.hold, appointment: context.appointment },
+    ),
     takeHold: enqueueActions(({ enqueue, event }) => {
       if (event.type !== 'hold.placed') return;
       enqueue.assign({ hold: event.hold });
@@ -115,6 +120,7 @@ export const callSessionMachine = setup({
     },
     callerSpeaking: ({ context }) => context.callerSpeaking && context.hold !== null && context.hold.expiresAt < context.hold.maxExpiresAt,
     isCallerActivity: ({ event }) => event.type === 'caller.activity' && event.speaking,
+    restoredWithHold: ({ event }) => event.type === 'session.restored' && event.hold !== null,
   },
 }).createMachine({
   id: 'callSession',
@@ -187,6 +193,7 @@ export const callSessionMachine = setup({
             none: {
               on: {
                 'hold.placed': { target: 'held', actions: 'takeHold' },
+                'session.restored': [{ guard: 'restoredWithHold', target: 'held', actions: 'adoptStored' }, { actions: 'adoptStored' }],
               },
             },
             held: {
@@ -194,7 +201,10 @@ export const callSessionMachine = setup({
               on: {
                 'hold.placed': { target: 'held', reenter: true, actions: 'takeHold' },
                 'hold.ended': { target: 'none', actions: 'dropHold' },
-                'session.restored': { target: 'held', reenter: true },
+                'session.restored': [
+                  { guard: 'restoredWithHold', target: 'held', reenter: true, actions: 'adoptStored' },
+                  { target: 'none', actions: 'adoptStored' },
+                ],
               },
               states: {
                 steady: {

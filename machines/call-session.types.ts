@@ -126,7 +126,8 @@ export type CallSessionEvent =
   | { type: 'session.end'; at: number }
   | { type: 'connection.lost'; at: number }
   | { type: 'connection.opened'; at: number }
-  | { type: 'session.restored'; at: number }
+  /** After a restart: storage's word on the session's live hold and appointment, which wins over the snapshot. */
+  | { type: 'session.restored'; at: number; hold: HoldView | null; appointment: AppointmentView | null }
   | { type: 'hold.placed'; hold: HoldView }
   | { type: 'hold.ended'; status: 'released' | 'booked' | 'lost' | 'expired' };
 

@@ -64,6 +64,7 @@ export class Broker {
       machine: provideSessionMachine({ tools, bookingStore: this.bookingStore, sessionStore: this.sessionStore, holdTtlMs: config.holdTtlMs, clock }),
       sessionStore: this.sessionStore,
       catalogs: this.catalogs,
+      bookingStore: this.bookingStore,
       eventLog: this.eventLog,
       feed: this.feed,
       logger,

@@ -104,6 +104,8 @@ export interface BookingStore {
   upcomingAppointments(tenantId: string, phone: string, from: Date): Promise<AppointmentRecord[]>;
   /** Cancels only an appointment booked under `phone`; null when there is none. */
   cancelAppointment(tenantId: string, appointmentId: string, phone: string): Promise<AppointmentRecord | null>;
+  /** What a session holds according to storage: its hold still `held`, its latest booked appointment. */
+  sessionHoldings(sessionId: string): Promise<{ hold: HoldRecord | null; appointment: AppointmentRecord | null }>;
   /** Expires every hold past its deadline; the backstop behind each session's own timer. */
   sweepExpiredHolds(): Promise<number>;
 }

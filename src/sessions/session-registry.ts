@@ -4,18 +4,20 @@
  *
  * It speaks to connections only through `SessionConnection` (send a frame, close), so the
  * same registry serves our WebSocket, a runtime adapter or a test. Snapshots are written
- * whenever a session's state changes; when a hold or appointment changed, the frames of
- * that step wait for the write, so a broker restarted right after an answer still knows it.
- * Writes of one session never overlap: changes made during a write collapse into the next.
+ * in the background when something a restart must know changes; holds and appointments are
+ * in the database before their answer goes out, and a restored session takes the
+ * database's word for them, so an answer given is never forgotten. Writes of one session
+ * never overlap: changes made during a write collapse into the next.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { createActor, type Actor, type SnapshotFrom } from 'xstate';
 import { CALL_SESSION_MACHINE_VERSION, type CallSessionContext, type CallSessionEmitted } from '../../machines/call-session.types.js';
 import type { CatalogCache } from '../booking/catalog-cache.js';
+import type { BookingStore } from '../booking/ports.js';
 import { languageOf, messages } from '../language/index.js';
 import type { InboundFrame, OutboundFrame } from '../protocol/call-frames.js';
 import type { DrizzleSessionStore, SessionRecord } from '../store/session-store.js';
-import { isoIn, wireAppointment, wireHold } from '../tools/wire.js';
+import { appointmentView, holdView, isoIn, wireAppointment, wireHold } from '../tools/wire.js';
 import type { EventLog } from './event-log.js';
 import type { SessionFeed } from './session-feed.js';
 import type { ProvidedSessionMachine } from './session-machine.js';
@@ -41,10 +43,6 @@ interface LiveSession {
   actor: SessionActor;
   connection: SessionConnection | null;
   logger: FastifyBaseLogger;
-  outbox: OutboundFrame[];
-  draining: boolean;
-  /** The write that frames of the current step must wait for, if a hold or appointment changed. */
-  durableWrite: Promise<void> | null;
   /** The state value last published to the feed. */
   lastValue: string | null;
   /** What the last snapshot write contained, to tell whether the next change must be written. */
@@ -59,6 +57,7 @@ export interface SessionRegistryOptions {
   machine: ProvidedSessionMachine;
   sessionStore: DrizzleSessionStore;
   catalogs: CatalogCache;
+  bookingStore: BookingStore;
   eventLog: EventLog;
   feed: SessionFeed;
   logger: FastifyBaseLogger;
@@ -239,7 +238,13 @@ export class SessionRegistry {
     const persisted = record.snapshot as SessionSnapshot;
     const actor = createActor(this.options.machine, { snapshot: persisted, input: persisted.context });
     const session = this.track(key, record, actor, catalog?.timezone ?? 'UTC');
-    actor.send({ type: 'session.restored', at: this.options.clock() });
+    const holdings = await this.options.bookingStore.sessionHoldings(record.id);
+    actor.send({
+      type: 'session.restored',
+      at: this.options.clock(),
+      hold: holdings.hold ? holdView(holdings.hold) : null,
+      appointment: holdings.appointment ? appointmentView(holdings.appointment) : null,
+    });
     return session;
   }
 
@@ -253,9 +258,6 @@ export class SessionRegistry {
       actor,
       connection: null,
       logger: this.options.logger.child({ tenant: record.tenantId, call_id: record.callId }),
-      outbox: [],
-      draining: false,
-      durableWrite: null,
       lastValue: null,
       lastPersisted: null,
       dirty: false,
@@ -315,9 +317,14 @@ export class SessionRegistry {
       session.lastValue = value;
       this.options.feed.publish({ type: 'state.changed', tenant: session.tenantId, call_id: session.callId, state: snapshot.value, at: new Date(this.options.clock()).toISOString() });
     }
-    const durableChange = !last || last.holdId !== (context.hold?.id ?? null) || last.appointment !== context.appointment || done;
-    if (durableChange) session.durableWrite = this.persist(session);
-    else if (last.request !== context.request || last.disconnectedAt !== context.disconnectedAt) void this.persist(session);
+    const changed =
+      !last ||
+      done ||
+      last.holdId !== (context.hold?.id ?? null) ||
+      last.appointment !== context.appointment ||
+      last.request !== context.request ||
+      last.disconnectedAt !== context.disconnectedAt;
+    if (changed) void this.persist(session);
     if (done) this.live.delete(session.key);
   }
 
@@ -360,30 +367,11 @@ export class SessionRegistry {
 
   private enqueue(session: LiveSession, frame: OutboundFrame, toolCallId: string | null = null, latencyMs: number | null = null): void {
     this.logFrame(session, 'out', frame, toolCallId, latencyMs);
-    session.outbox.push(frame);
-    if (!session.draining) {
-      session.draining = true;
-      queueMicrotask(() => void this.drain(session));
+    session.connection?.send(frame);
+    if (frame.type === 'session.ended') {
+      session.connection?.close(CloseCode.normal, 'session ended');
+      session.connection = null;
     }
-  }
-
-  /** Sends queued frames in order, after the durable write of their step when there is one. */
-  private async drain(session: LiveSession): Promise<void> {
-    while (session.outbox.length > 0) {
-      if (session.durableWrite) {
-        const write = session.durableWrite;
-        session.durableWrite = null;
-        await write;
-        continue;
-      }
-      const frame = session.outbox.shift()!;
-      session.connection?.send(frame);
-      if (frame.type === 'session.ended') {
-        session.connection?.close(CloseCode.normal, 'session ended');
-        session.connection = null;
-      }
-    }
-    session.draining = false;
   }
 
   private answerEnded(record: SessionRecord, connection: SessionConnection, timezone: string): void {

@@ -7,7 +7,7 @@
  * lock per staff member, which keeps many callers on one slot from deadlocking on the
  * exclusion constraint (STACK.md); the constraint stays the guarantee.
  */
-import { and, asc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import type {
   AppointmentRecord,
   BookingDetails,
@@ -217,6 +217,19 @@ export class DrizzleBookingStore implements BookingStore {
       await tx.delete(staffClaims).where(eq(staffClaims.appointmentId, appointmentId));
       return toAppointment(row);
     });
+  }
+
+  async sessionHoldings(sessionId: string): Promise<{ hold: HoldRecord | null; appointment: AppointmentRecord | null }> {
+    const [[hold], [appointment]] = await Promise.all([
+      this.db.select().from(holds).where(and(eq(holds.sessionId, sessionId), eq(holds.status, 'held'))).orderBy(desc(holds.placedAt)).limit(1),
+      this.db
+        .select()
+        .from(appointments)
+        .where(and(eq(appointments.sessionId, sessionId), eq(appointments.status, 'booked')))
+        .orderBy(desc(appointments.createdAt))
+        .limit(1),
+    ]);
+    return { hold: hold ? toHold(hold) : null, appointment: appointment ? toAppointment(appointment) : null };
   }
 
   async sweepExpiredHolds(): Promise<number> {

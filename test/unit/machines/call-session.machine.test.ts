@@ -299,11 +299,47 @@ describe('call session machine', () => {
     const emitted: CallSessionEmitted[] = [];
     restored.on('*', (event) => emitted.push(event));
     restored.start();
-    restored.send({ type: 'session.restored', at: clock.now() });
+    restored.send({ type: 'session.restored', at: clock.now(), hold: first.actor.getSnapshot().context.hold, appointment: null });
     restored.send({ type: 'connection.opened', at: clock.now() });
     clock.increment(TTL + 1);
     await settle();
     expect(expired).toBe(1);
     expect(holdUpdates(emitted)).toEqual(['expired']);
+  });
+
+  it('takes storage’s word over the snapshot on restore: a hold the snapshot missed is adopted, a vanished one dropped', async () => {
+    const blank = start();
+    const persisted = blank.actor.getPersistedSnapshot();
+    const input = blank.actor.getSnapshot().context;
+    blank.actor.stop();
+    const clock = new SimulatedClock();
+    clock.set(blank.clock.now());
+    let expired = 0;
+    const machine = callSessionMachine.provide({
+      delays: clockDelays(() => clock.now()),
+      actors: {
+        expireHold: fromPromise(async (): Promise<ExpiryCheck> => {
+          expired++;
+          return { status: 'expired' };
+        }),
+      },
+    });
+    const adopted = createActor(machine, { clock, snapshot: persisted, input });
+    adopted.start();
+    adopted.send({ type: 'session.restored', at: clock.now(), hold: holdAt(clock.now()), appointment: null });
+    adopted.send({ type: 'connection.opened', at: clock.now() });
+    expect(adopted.getSnapshot().context.hold).toMatchObject({ id: 'h1' });
+    expect(adopted.getSnapshot().value).toMatchObject({ live: { hold: { held: 'steady' } } });
+    clock.increment(TTL + 1);
+    await settle();
+    expect(expired).toBe(1);
+
+    const withHold = start({ tool: placingTool });
+    await callTool(withHold, 'check_availability');
+    const vanished = createActor(machine, { clock, snapshot: withHold.actor.getPersistedSnapshot(), input });
+    vanished.start();
+    vanished.send({ type: 'session.restored', at: clock.now(), hold: null, appointment: { id: 'a9', serviceId: 's', staffId: 'f', start: 1, end: 2 } });
+    expect(vanished.getSnapshot().context).toMatchObject({ hold: null, appointment: { id: 'a9' } });
+    expect(vanished.getSnapshot().value).toMatchObject({ live: { hold: 'none' } });
   });
 });
