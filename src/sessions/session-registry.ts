@@ -290,15 +290,23 @@ export class SessionRegistry {
         this.options.feed.publish({ ...base, type: 'hold.changed', hold });
         break;
       }
-      case 'session.ended':
+      case 'session.ended': {
         session.ended = true;
-        this.enqueue(session, {
+        const frame: OutboundFrame = {
           type: 'session.ended',
           outcome: event.outcome,
           appointment: event.appointment ? wireAppointment(event.appointment, session.timezone) : null,
+        };
+        // The end is answered once it is stored: the snapshot write starts when this step
+        // settles, so wait for it a microtask later. Whoever reads the session next sees it ended.
+        queueMicrotask(() => {
+          void (session.writing ?? Promise.resolve()).then(() => {
+            this.enqueue(session, frame);
+            this.options.feed.publish({ ...base, type: 'session.ended', outcome: event.outcome });
+          });
         });
-        this.options.feed.publish({ ...base, type: 'session.ended', outcome: event.outcome });
         break;
+      }
     }
   }
 

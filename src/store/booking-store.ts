@@ -7,7 +7,7 @@
  * lock per staff member, which keeps many callers on one slot from deadlocking on the
  * exclusion constraint (STACK.md); the constraint stays the guarantee.
  */
-import { and, asc, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import type {
   AppointmentRecord,
   BookingDetails,
@@ -25,7 +25,7 @@ import type {
 } from '../booking/ports.js';
 import type { Database } from './database.js';
 import { EXCLUSION_VIOLATION, retryTransient, sqlState } from './postgres-errors.js';
-import { appointments, customers, holds, staffClaims } from './schema.js';
+import { appointments, holds, staffClaims } from './schema.js';
 
 type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 type Executor = Database | Transaction;
@@ -95,34 +95,22 @@ export class DrizzleBookingStore implements BookingStore {
     return rows;
   }
 
-  placeHold(request: HoldRequest): Promise<PlaceHoldResult> {
-    return this.claim(request, request.replacesHoldId ?? null, async (tx) => {
-      const [row] = await tx
-        .insert(holds)
-        .values({
-          tenantId: request.tenantId,
-          sessionId: request.sessionId,
-          callId: request.callId,
-          staffId: request.staffId,
-          serviceId: request.serviceId,
-          startAt: request.span.start,
-          endAt: request.span.end,
-          status: 'held',
-          expiresAt: sql`now() + ${interval(request.ttlMs)}`,
-          maxExpiresAt: sql`now() + ${interval(request.maxMs)}`,
-        })
-        .returning();
-      const hold = toHold(row!);
-      return { owner: { holdId: hold.id }, result: { placed: true as const, hold } };
-    }).then((outcome) => outcome ?? { placed: false });
+  async placeHold(request: HoldRequest): Promise<PlaceHoldResult> {
+    const rows = await this.claim<typeof holds.$inferSelect>(sql`
+      SELECT * FROM callhold_place_hold(${request.tenantId}, ${request.staffId}, ${request.serviceId},
+        ${claimLockKey(request.tenantId, request.staffId, request.span.start)}, ${rangeLiteral(request.span)}::tstzrange,
+        ${stretches(request.busy)}::jsonb, ${request.replacesHoldId ?? null}::uuid, ${request.sessionId}::uuid, ${request.callId},
+        ${request.ttlMs / 1000}, ${request.maxMs / 1000})`);
+    return rows ? { placed: true, hold: toHold(rows[0]!) } : { placed: false };
   }
 
   async bookDirect(claim: SlotClaim, details: BookingDetails, releasesHoldId?: string | null): Promise<DirectBookingResult> {
-    const outcome = await this.claim(claim, releasesHoldId ?? null, async (tx) => {
-      const appointment = await this.insertAppointment(tx, claim, details, null);
-      return { owner: { appointmentId: appointment.id }, result: { booked: true as const, appointment } };
-    });
-    return outcome ?? { booked: false };
+    const rows = await this.claim<typeof appointments.$inferSelect>(sql`
+      SELECT * FROM callhold_book_direct(${claim.tenantId}, ${claim.staffId}, ${claim.serviceId},
+        ${claimLockKey(claim.tenantId, claim.staffId, claim.span.start)}, ${rangeLiteral(claim.span)}::tstzrange,
+        ${stretches(claim.busy)}::jsonb, ${releasesHoldId ?? null}::uuid, ${details.customerName}, ${details.phone},
+        ${details.callId}, ${details.sessionId}::uuid, ${details.idempotencyKey})`);
+    return rows ? { booked: true, appointment: toAppointment(rows[0]!) } : { booked: false };
   }
 
   async extendHold(holdId: string, ttlMs: number): Promise<ExtendHoldResult> {
@@ -164,23 +152,13 @@ export class DrizzleBookingStore implements BookingStore {
   }
 
   async convertHold(holdId: string, details: BookingDetails): Promise<ConvertHoldResult> {
-    return retryTransient(() =>
-      this.db.transaction(async (tx) => {
-        const [held] = await tx
-          .update(holds)
-          .set({ status: 'booked', endedAt: sql`now()` })
-          .where(and(eq(holds.id, holdId), eq(holds.status, 'held'), sql`${holds.expiresAt} > now()`))
-          .returning();
-        if (!held) {
-          const [current] = await tx.select().from(holds).where(eq(holds.id, holdId));
-          return { booked: false as const, hold: current ? toHold(current) : null };
-        }
-        const slot = { tenantId: held.tenantId, staffId: held.staffId, serviceId: held.serviceId, span: { start: held.startAt, end: held.endAt } };
-        const appointment = await this.insertAppointment(tx, slot, details, held.id);
-        await tx.update(staffClaims).set({ holdId: null, appointmentId: appointment.id }).where(eq(staffClaims.holdId, held.id));
-        return { booked: true as const, appointment };
-      }),
+    const rows = await retryTransient(() =>
+      this.selectRows<typeof appointments.$inferSelect>(sql`
+        SELECT * FROM callhold_convert_hold(${holdId}::uuid, ${details.customerName}, ${details.phone}, ${details.callId},
+          ${details.sessionId}::uuid, ${details.idempotencyKey})`),
     );
+    if (rows[0]) return { booked: true, appointment: toAppointment(rows[0]) };
+    return { booked: false, hold: await this.getHold(holdId) };
   }
 
   async findAppointmentByKey(idempotencyKey: string): Promise<AppointmentRecord | null> {
@@ -246,45 +224,22 @@ export class DrizzleBookingStore implements BookingStore {
   }
 
   /**
-   * The one way time gets claimed: lock the staff member's day, release the session's earlier
-   * hold, reclaim expired holds in the way, create the owner row, insert its busy stretches.
-   * Returns null when the constraint refuses, in which case nothing (not even the release) happened.
+   * The one way time gets claimed: one of the `callhold_*` functions of
+   * `drizzle/0002_claim_functions.sql`, in one round trip. Null when the exclusion
+   * constraint refuses, in which case nothing (not even the release) happened.
    */
-  private async claim<T>(
-    slot: SlotClaim,
-    releasesHoldId: string | null,
-    createOwner: (tx: Transaction) => Promise<{ owner: { holdId: string } | { appointmentId: string }; result: T }>,
-  ): Promise<T | null> {
+  private async claim<Row>(statement: SQL): Promise<Row[] | null> {
     try {
-      return await retryTransient(() =>
-        this.db.transaction(async (tx) => {
-          await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${claimLockKey(slot.tenantId, slot.staffId, slot.span.start)}))`);
-          if (releasesHoldId) await this.endHold(tx, releasesHoldId, 'released');
-          await this.reclaimExpired(tx, slot);
-          const { owner, result } = await createOwner(tx);
-          await tx.insert(staffClaims).values(
-            slot.busy.map((during) => ({ tenantId: slot.tenantId, staffId: slot.staffId, during, holdId: null, appointmentId: null, ...owner })),
-          );
-          return result;
-        }),
-      );
+      return await retryTransient(() => this.selectRows<Row>(statement));
     } catch (error) {
       if (sqlState(error) === EXCLUSION_VIOLATION) return null;
       throw error;
     }
   }
 
-  /** Expired holds in the way of a new claim end as `lost`: someone else now has their time. */
-  private async reclaimExpired(tx: Transaction, slot: SlotClaim): Promise<void> {
-    await tx.execute(sql`
-      WITH lost AS (
-        UPDATE holds SET status = 'lost', ended_at = now()
-        WHERE status = 'held' AND expires_at <= now() AND id IN (
-          SELECT hold_id FROM staff_claims
-          WHERE tenant_id = ${slot.tenantId} AND staff_id = ${slot.staffId} AND hold_id IS NOT NULL
-            AND during && ${rangeLiteral(slot.span)}::tstzrange)
-        RETURNING id)
-      DELETE FROM staff_claims WHERE hold_id IN (SELECT id FROM lost)`);
+  /** Rows of a raw statement, in the shape drizzle's own selects give (camelCase keys, instants as Dates). */
+  private async selectRows<Row>(statement: SQL): Promise<Row[]> {
+    return rowsOf<Record<string, unknown>>(await this.db.execute(statement)).map((row) => camelRow(row) as Row);
   }
 
   private async endHold(tx: Executor, holdId: string, status: 'released'): Promise<boolean> {
@@ -297,32 +252,18 @@ export class DrizzleBookingStore implements BookingStore {
     await tx.delete(staffClaims).where(eq(staffClaims.holdId, holdId));
     return true;
   }
+}
 
-  private async insertAppointment(tx: Transaction, slot: Omit<SlotClaim, 'busy'>, details: BookingDetails, holdId: string | null): Promise<AppointmentRecord> {
-    const [row] = await tx
-      .insert(appointments)
-      .values({
-        tenantId: slot.tenantId,
-        staffId: slot.staffId,
-        serviceId: slot.serviceId,
-        startAt: slot.span.start,
-        endAt: slot.span.end,
-        customerName: details.customerName,
-        phone: details.phone,
-        callId: details.callId,
-        sessionId: details.sessionId,
-        holdId,
-        idempotencyKey: details.idempotencyKey,
-      })
-      .returning();
-    if (details.phone) {
-      await tx
-        .insert(customers)
-        .values({ tenantId: slot.tenantId, phone: details.phone, name: details.customerName })
-        .onConflictDoUpdate({ target: [customers.tenantId, customers.phone], set: { name: details.customerName } });
-    }
-    return toAppointment(row!);
-  }
+const stretches = (busy: InstantRange[]) => JSON.stringify(busy.map((stretch) => [stretch.start.toISOString(), stretch.end.toISOString()]));
+
+/** Raw rows come with snake_case keys and, through drizzle's drivers, instants as strings. */
+function camelRow(row: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(row).map(([key, value]) => [
+      key.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase()),
+      key.endsWith('_at') && typeof value === 'string' ? new Date(value) : value,
+    ]),
+  );
 }
 
 /** postgres.js returns the rows array itself; PGlite returns `{ rows }`. */
