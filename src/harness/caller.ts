@@ -9,6 +9,7 @@
  * than that is left, so that is what talking guarantees) or the hold had reached HOLD_MAX.
  */
 import { performance } from 'node:perf_hooks';
+import type { WireHold } from '../protocol/call-frames.js';
 import { localDateTime, type HarnessCatalog } from './catalog.js';
 import type { Prng } from './prng.js';
 import { RuntimeClient, type Frame, type ToolResultFrame } from './runtime-client.js';
@@ -19,16 +20,6 @@ import type { RunTally } from './tally.js';
 export const GUARANTEED_SHARE_OF_TTL = 2 / 3;
 /** Slack for the frame in flight and timer jitter when judging whether a caller was still "talking". */
 const SILENCE_MARGIN_MS = 150;
-
-export interface WireHold {
-  id: string;
-  status: string;
-  service: string;
-  staff: string;
-  start: string;
-  end: string;
-  expires_at: string;
-}
 
 export interface Alternative {
   start: string;
