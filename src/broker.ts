@@ -11,6 +11,7 @@ import { EventLog } from './sessions/event-log.js';
 import { SessionFeed } from './sessions/session-feed.js';
 import { provideSessionMachine } from './sessions/session-machine.js';
 import { SessionRegistry } from './sessions/session-registry.js';
+import { ToolAnswers } from './sessions/tool-answers.js';
 import { DrizzleBookingStore } from './store/booking-store.js';
 import { DrizzleCatalogStore } from './store/catalog-store.js';
 import type { DatabaseHandle } from './store/database.js';
@@ -60,8 +61,10 @@ export class Broker {
       clock: () => new Date(clock()),
     });
     this.eventLog = new EventLog(this.sessionStore, logger);
+    const answers = new ToolAnswers(this.sessionStore, this.eventLog);
     this.sessions = new SessionRegistry({
-      machine: provideSessionMachine({ tools, bookingStore: this.bookingStore, sessionStore: this.sessionStore, holdTtlMs: config.holdTtlMs, clock }),
+      machine: provideSessionMachine({ tools, bookingStore: this.bookingStore, answers, holdTtlMs: config.holdTtlMs, clock }),
+      answers,
       sessionStore: this.sessionStore,
       catalogs: this.catalogs,
       bookingStore: this.bookingStore,

@@ -27,6 +27,14 @@ export type BookOutcome =
   | { booked: true; appointment: AppointmentRecord; replayed: boolean }
   | { booked: false; code: 'SLOT_TAKEN' | 'NO_HOLD'; reason: Unavailable | null; alternatives: Slot[] };
 
+/** The session's hold as the session knows it; storage decides whether it is still held. */
+export interface HeldSlot {
+  id: string;
+  serviceId: string;
+  staffId: string;
+  start: Date;
+}
+
 export interface BookingServiceOptions {
   store: BookingStore;
   clock: () => Date;
@@ -65,24 +73,21 @@ export class BookingService {
    * Books the session's hold, or the requested slot at once when there is no usable hold
    * (none, expired, or for another slot). `request` is what the caller asked to book: the
    * slot named in the tool call, else the slot of the session's hold. A retried key
-   * returns the first appointment.
+   * returns the first appointment (converting a hold looks the key up in the same step).
    */
-  async book(
-    holdId: string | null,
-    request: SlotRequest | null,
-    details: BookingDetails,
-  ): Promise<BookOutcome> {
+  async book(hold: HeldSlot | null, request: SlotRequest | null, details: BookingDetails): Promise<BookOutcome> {
     const { store } = this.options;
+    if (hold && (request === null || holdCovers(hold, request))) {
+      const converted = await store.convertHold(hold.id, details);
+      if (converted.booked) return { booked: true, appointment: converted.appointment, replayed: converted.replayed };
+    }
     if (details.idempotencyKey) {
       const earlier = await store.findAppointmentByKey(details.idempotencyKey);
       if (earlier) return { booked: true, appointment: earlier, replayed: true };
     }
-    if (holdId && (request === null || (await this.holdMatches(holdId, request)))) {
-      const converted = await store.convertHold(holdId, details);
-      if (converted.booked) return { booked: true, appointment: converted.appointment, replayed: false };
-    }
     if (!request) return { booked: false, code: 'NO_HOLD', reason: null, alternatives: [] };
 
+    const holdId = hold?.id ?? null;
     const verdict = await this.judge(request, holdId);
     if (verdict.free) {
       for (const slot of verdict.slots) {
@@ -119,16 +124,6 @@ export class BookingService {
     return judgeSlot(query, claims);
   }
 
-  private async holdMatches(holdId: string, request: SlotRequest): Promise<boolean> {
-    const hold = await this.options.store.getHold(holdId);
-    return (
-      hold !== null &&
-      hold.serviceId === request.service.id &&
-      hold.start.getTime() === request.start?.getTime() &&
-      (request.staff === null || request.staff.id === hold.staffId)
-    );
-  }
-
   private queryOf(request: SlotRequest): SlotQuery {
     return { ...request, now: this.options.clock() };
   }
@@ -136,4 +131,12 @@ export class BookingService {
   private claimOf(request: SlotRequest, slot: Slot) {
     return { tenantId: request.catalog.tenantId, staffId: slot.staff.id, serviceId: request.service.id, span: slot.span, busy: slot.busy };
   }
+}
+
+function holdCovers(hold: HeldSlot, request: SlotRequest): boolean {
+  return (
+    hold.serviceId === request.service.id &&
+    hold.start.getTime() === request.start?.getTime() &&
+    (request.staff === null || request.staff.id === hold.staffId)
+  );
 }

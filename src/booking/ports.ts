@@ -72,7 +72,8 @@ export interface BookingDetails {
 export type PlaceHoldResult = { placed: true; hold: HoldRecord } | { placed: false };
 export type ExtendHoldResult = { extended: true; hold: HoldRecord } | { extended: false; hold: HoldRecord | null };
 export type ConvertHoldResult =
-  | { booked: true; appointment: AppointmentRecord }
+  /** `replayed`: the key had already booked this appointment, nothing was converted now. */
+  | { booked: true; appointment: AppointmentRecord; replayed: boolean }
   | { booked: false; hold: HoldRecord | null };
 export type DirectBookingResult = { booked: true; appointment: AppointmentRecord } | { booked: false };
 /** `held` means the database clock has not reached the deadline yet. */
@@ -95,7 +96,6 @@ export interface BookingStore {
   /** Ends a hold whose deadline has passed (by the database clock). */
   expireHold(holdId: string): Promise<ExpireHoldResult>;
   releaseHold(holdId: string): Promise<boolean>;
-  getHold(holdId: string): Promise<HoldRecord | null>;
   convertHold(holdId: string, details: BookingDetails): Promise<ConvertHoldResult>;
   /** Claims and books in one transaction, releasing `releasesHoldId` only on success. */
   bookDirect(claim: SlotClaim, details: BookingDetails, releasesHoldId?: string | null): Promise<DirectBookingResult>;

@@ -1,8 +1,9 @@
 /**
  * Every frame in and out of a session, written in batches: one multi-row insert per
  * flush instead of one per frame, so a talking caller costs the database little.
- * A crash loses at most the last `flushIntervalMs` of log, never a hold or appointment
- * (those are written before their answer is sent).
+ * Tool answers ride in the same writes (see `ToolAnswers`). A crash loses at most the
+ * last `flushIntervalMs` of log, never a hold or appointment (those are written before
+ * their answer is sent).
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { DrizzleSessionStore, SessionEventRecord } from '../store/session-store.js';

@@ -5,31 +5,31 @@
  */
 import { fromPromise } from 'xstate';
 import { callSessionMachine, clockDelays } from '../../machines/call-session.machine.js';
-import type { ExpiryCheck, ExtensionResult, SessionView, ToolCall, ToolOutcome, ToolResponse } from '../../machines/call-session.types.js';
+import type { ExpiryCheck, ExtensionResult, SessionView, ToolCall, ToolOutcome } from '../../machines/call-session.types.js';
 import type { BookingStore } from '../booking/ports.js';
-import type { DrizzleSessionStore } from '../store/session-store.js';
 import type { ToolRunner } from '../tools/tool-runner.js';
+import type { ToolAnswers } from './tool-answers.js';
 
 export interface SessionEffects {
   tools: ToolRunner;
   bookingStore: BookingStore;
-  sessionStore: DrizzleSessionStore;
+  answers: ToolAnswers;
   holdTtlMs: number;
   clock: () => number;
 }
 
 export function provideSessionMachine(effects: SessionEffects) {
-  const { tools, bookingStore, sessionStore, holdTtlMs, clock } = effects;
+  const { tools, bookingStore, answers, holdTtlMs, clock } = effects;
   return callSessionMachine.provide({
     delays: clockDelays(clock),
     actors: {
       /** Replays the first answer to a repeated tool id; otherwise runs the tool and stores its answer. */
       runTool: fromPromise<ToolOutcome, { call: ToolCall; session: SessionView }>(async ({ input }) => {
         const { call, session } = input;
-        const stored = (await sessionStore.findToolResult(session.sessionId, call.id)) as ToolResponse | null;
+        const stored = await answers.find(session.sessionId, call.id);
         if (stored) return { response: stored, finishedAt: clock() };
         const answer = await tools.run(call, session);
-        await sessionStore.saveToolResult(session.sessionId, call.id, call.name, answer.response);
+        answers.remember(session.sessionId, call.id);
         return { ...answer, finishedAt: clock() };
       }),
       extendHold: fromPromise<ExtensionResult, { holdId: string }>(async ({ input }) => {

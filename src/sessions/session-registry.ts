@@ -16,11 +16,12 @@ import type { CatalogCache } from '../booking/catalog-cache.js';
 import type { BookingStore } from '../booking/ports.js';
 import { languageOf, messages } from '../language/index.js';
 import type { InboundFrame, OutboundFrame } from '../protocol/call-frames.js';
-import type { DrizzleSessionStore, SessionRecord } from '../store/session-store.js';
+import type { DrizzleSessionStore, SessionEventRecord, SessionRecord } from '../store/session-store.js';
 import { appointmentView, holdView, isoIn, wireAppointment, wireHold } from '../tools/wire.js';
 import type { EventLog } from './event-log.js';
 import type { SessionFeed } from './session-feed.js';
 import type { ProvidedSessionMachine } from './session-machine.js';
+import type { ToolAnswers } from './tool-answers.js';
 
 /** Whatever carries a session's frames: a WebSocket, an adapter's socket, a test double. */
 export interface SessionConnection {
@@ -59,6 +60,7 @@ export interface SessionRegistryOptions {
   catalogs: CatalogCache;
   bookingStore: BookingStore;
   eventLog: EventLog;
+  answers: ToolAnswers;
   feed: SessionFeed;
   logger: FastifyBaseLogger;
   clock: () => number;
@@ -66,6 +68,9 @@ export interface SessionRegistryOptions {
   resumeGraceMs: number;
   toolTimeoutMs: number;
 }
+
+/** What the event log keeps beside a frame: its tool call, latency and, for an answer, the answer to replay. */
+type FrameDetails = Partial<Pick<SessionEventRecord, 'toolCallId' | 'latencyMs' | 'toolAnswer'>>;
 
 export type StartFrame = Extract<InboundFrame, { type: 'session.start' }>;
 
@@ -107,7 +112,7 @@ export class SessionRegistry {
     const session = this.live.get(handle.key);
     if (!session || session.ended) return;
     const at = this.options.clock();
-    this.logFrame(session, 'in', frame, frame.type === 'tool.call' ? frame.id : null, null);
+    this.logFrame(session, 'in', frame, { toolCallId: frame.type === 'tool.call' ? frame.id : null });
     switch (frame.type) {
       case 'caller.activity':
         session.actor.send({ type: 'caller.activity', speaking: frame.speaking, at });
@@ -130,7 +135,7 @@ export class SessionRegistry {
   /** Records a frame answered by the transport itself (ping, protocol errors) in the session's log. */
   note(handle: SessionHandle, direction: 'in' | 'out', frame: InboundFrame | OutboundFrame): void {
     const session = this.live.get(handle.key);
-    if (session) this.logFrame(session, direction, frame, null, null);
+    if (session) this.logFrame(session, direction, frame);
   }
 
   /** The connection went away without `session.end`: the grace period starts. */
@@ -162,7 +167,10 @@ export class SessionRegistry {
       session.connection = null;
     }
     await Promise.all([...this.live.values()].map((session) => session.writing));
-    for (const session of this.live.values()) session.actor.stop();
+    for (const session of this.live.values()) {
+      session.actor.stop();
+      this.options.answers.forget(session.sessionId);
+    }
     this.live.clear();
     await this.options.eventLog.flush();
   }
@@ -186,7 +194,7 @@ export class SessionRegistry {
         return null;
       }
       const revived = created ? null : await this.revive(key, record);
-      session = revived ?? this.create(key, record, frame, catalog?.timezone ?? 'UTC');
+      session = revived ?? this.create(key, record, frame, catalog?.timezone ?? 'UTC', created);
       resumed = revived !== null;
     }
     if (session.connection && session.connection !== connection) {
@@ -196,7 +204,7 @@ export class SessionRegistry {
     session.actor.send({ type: 'connection.opened', at: this.options.clock() });
     const snapshot = session.actor.getSnapshot();
     const hold = snapshot.context.hold;
-    this.logFrame(session, 'in', frame, null, null);
+    this.logFrame(session, 'in', frame);
     this.enqueue(session, {
       type: 'session.ready',
       call_id: callId,
@@ -210,7 +218,8 @@ export class SessionRegistry {
     return { key, sessionId: session.sessionId };
   }
 
-  private create(key: string, record: SessionRecord, frame: StartFrame, timezone: string): LiveSession {
+  /** `fresh`: the session record was created just now, so no earlier answers of it exist anywhere. */
+  private create(key: string, record: SessionRecord, frame: StartFrame, timezone: string, fresh: boolean): LiveSession {
     const locale = frame.locale ?? null;
     const actor = createActor(this.options.machine, {
       input: {
@@ -225,7 +234,7 @@ export class SessionRegistry {
         unavailableResponse: unavailableResponse(locale),
       },
     });
-    return this.track(key, record, actor, timezone);
+    return this.track(key, record, actor, timezone, fresh);
   }
 
   /** Restores a persisted session, re-arming its timers from the deadlines in its context. */
@@ -237,7 +246,7 @@ export class SessionRegistry {
     const catalog = await this.options.catalogs.get(record.tenantId);
     const persisted = record.snapshot as SessionSnapshot;
     const actor = createActor(this.options.machine, { snapshot: persisted, input: persisted.context });
-    const session = this.track(key, record, actor, catalog?.timezone ?? 'UTC');
+    const session = this.track(key, record, actor, catalog?.timezone ?? 'UTC', false);
     const holdings = await this.options.bookingStore.sessionHoldings(record.id);
     actor.send({
       type: 'session.restored',
@@ -248,7 +257,7 @@ export class SessionRegistry {
     return session;
   }
 
-  private track(key: string, record: SessionRecord, actor: SessionActor, timezone: string): LiveSession {
+  private track(key: string, record: SessionRecord, actor: SessionActor, timezone: string, fresh: boolean): LiveSession {
     const session: LiveSession = {
       key,
       sessionId: record.id,
@@ -265,6 +274,7 @@ export class SessionRegistry {
       ended: false,
     };
     this.live.set(key, session);
+    this.options.answers.track(record.id, fresh);
     actor.on('*', (event) => this.onEmitted(session, event));
     actor.subscribe({
       next: (snapshot) => this.onSnapshot(session, snapshot),
@@ -280,7 +290,11 @@ export class SessionRegistry {
     switch (event.type) {
       case 'tool.answered': {
         const { ok, result, error } = event.response;
-        this.enqueue(session, { type: 'tool.result', id: event.call.id, ok, result, ...(error ? { error } : {}) }, event.call.id, event.latencyMs);
+        this.enqueue(session, { type: 'tool.result', id: event.call.id, ok, result, ...(error ? { error } : {}) }, {
+          toolCallId: event.call.id,
+          latencyMs: event.latencyMs,
+          toolAnswer: { name: event.call.name, response: event.response },
+        });
         this.options.feed.publish({ ...base, type: 'tool.answered', tool: event.call.name, id: event.call.id, ok, latency_ms: event.latencyMs });
         break;
       }
@@ -333,7 +347,10 @@ export class SessionRegistry {
       last.request !== context.request ||
       last.disconnectedAt !== context.disconnectedAt;
     if (changed) void this.persist(session);
-    if (done) this.live.delete(session.key);
+    if (done) {
+      this.live.delete(session.key);
+      this.options.answers.forget(session.sessionId);
+    }
   }
 
   /**
@@ -373,8 +390,8 @@ export class SessionRegistry {
     session.writing = null;
   }
 
-  private enqueue(session: LiveSession, frame: OutboundFrame, toolCallId: string | null = null, latencyMs: number | null = null): void {
-    this.logFrame(session, 'out', frame, toolCallId, latencyMs);
+  private enqueue(session: LiveSession, frame: OutboundFrame, details: FrameDetails = {}): void {
+    this.logFrame(session, 'out', frame, details);
     session.connection?.send(frame);
     if (frame.type === 'session.ended') {
       session.connection?.close(CloseCode.normal, 'session ended');
@@ -392,17 +409,19 @@ export class SessionRegistry {
     connection.close(CloseCode.normal, 'session already ended');
   }
 
-  private logFrame(session: LiveSession, direction: 'in' | 'out', frame: InboundFrame | OutboundFrame, toolCallId: string | null, latencyMs: number | null): void {
+  private logFrame(session: LiveSession, direction: 'in' | 'out', frame: InboundFrame | OutboundFrame, details: FrameDetails = {}): void {
     this.options.eventLog.record({
       sessionId: session.sessionId,
       at: new Date(this.options.clock()),
       direction,
       type: frame.type,
       payload: frame,
-      toolCallId,
-      latencyMs,
+      toolCallId: details.toolCallId ?? null,
+      latencyMs: details.latencyMs ?? null,
+      toolAnswer: details.toolAnswer ?? null,
     });
   }
+
 }
 
 function unavailableResponse(locale: string | null) {

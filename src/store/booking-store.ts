@@ -152,12 +152,15 @@ export class DrizzleBookingStore implements BookingStore {
   }
 
   async convertHold(holdId: string, details: BookingDetails): Promise<ConvertHoldResult> {
+    // now() is the transaction's start, which is also the created_at of an appointment
+    // inserted by this very statement: an older one was booked earlier under the same key.
     const rows = await retryTransient(() =>
-      this.selectRows<typeof appointments.$inferSelect>(sql`
-        SELECT * FROM callhold_convert_hold(${holdId}::uuid, ${details.customerName}, ${details.phone}, ${details.callId},
+      this.selectRows<typeof appointments.$inferSelect & { replayed: boolean }>(sql`
+        SELECT *, created_at < now() AS replayed
+        FROM callhold_convert_hold(${holdId}::uuid, ${details.customerName}, ${details.phone}, ${details.callId},
           ${details.sessionId}::uuid, ${details.idempotencyKey})`),
     );
-    if (rows[0]) return { booked: true, appointment: toAppointment(rows[0]) };
+    if (rows[0]) return { booked: true, appointment: toAppointment(rows[0]), replayed: rows[0].replayed };
     return { booked: false, hold: await this.getHold(holdId) };
   }
 

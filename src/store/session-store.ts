@@ -24,7 +24,12 @@ export interface SessionEventRecord {
   payload: unknown;
   toolCallId: string | null;
   latencyMs: number | null;
+  /** On an outbound tool answer: what to replay when the same tool call id comes again. */
+  toolAnswer: { name: string; response: unknown } | null;
 }
+
+/** An event as the log returns it (answers to replay are read with `findToolResult`). */
+export type StoredEvent = Omit<SessionEventRecord, 'toolAnswer'>;
 
 export interface SessionFilter {
   tenantId?: string | undefined;
@@ -103,11 +108,27 @@ export class DrizzleSessionStore {
       .offset(filter.offset);
   }
 
+  /**
+   * Appends events; the tool answers among them are stored in the same transaction, so an
+   * answer that shows in the log can be replayed. The first answer to an id is kept.
+   */
   async appendEvents(events: SessionEventRecord[]): Promise<void> {
-    if (events.length > 0) await this.db.insert(sessionEvents).values(events);
+    if (events.length === 0) return;
+    const rows = events.map(({ toolAnswer: _answer, ...event }) => event);
+    const answers = events.flatMap(({ sessionId, toolCallId, toolAnswer }) =>
+      toolAnswer && toolCallId ? [{ sessionId, toolCallId, name: toolAnswer.name, response: toolAnswer.response }] : [],
+    );
+    if (answers.length === 0) {
+      await this.db.insert(sessionEvents).values(rows);
+      return;
+    }
+    await this.db.transaction(async (tx) => {
+      await tx.insert(sessionEvents).values(rows);
+      await tx.insert(toolResults).values(answers).onConflictDoNothing();
+    });
   }
 
-  async events(sessionId: string): Promise<SessionEventRecord[]> {
+  async events(sessionId: string): Promise<StoredEvent[]> {
     return this.db
       .select({
         sessionId: sessionEvents.sessionId,
@@ -129,10 +150,5 @@ export class DrizzleSessionStore {
       .from(toolResults)
       .where(and(eq(toolResults.sessionId, sessionId), eq(toolResults.toolCallId, toolCallId)));
     return row?.response ?? null;
-  }
-
-  /** Keeps the first answer for an id: a concurrent duplicate leaves the stored one in place. */
-  async saveToolResult(sessionId: string, toolCallId: string, name: string, response: unknown): Promise<void> {
-    await this.db.insert(toolResults).values({ sessionId, toolCallId, name, response }).onConflictDoNothing();
   }
 }

@@ -198,7 +198,8 @@ export class ToolRunner {
       explicit?.request ??
       (session.hold ? this.requestForHold(session.hold, catalog) : null) ??
       (remembered ? this.requestFromView(remembered, catalog) : null);
-    const outcome = await this.options.booking.book(session.hold?.id ?? null, request, {
+    const held = session.hold ? { ...session.hold, start: new Date(session.hold.start) } : null;
+    const outcome = await this.options.booking.book(held, request, {
       customerName: args.customer_name,
       phone: args.phone ?? session.callerPhone,
       callId: session.callId,

@@ -68,8 +68,15 @@ describe.each(drivers)('a broker killed with SIGKILL on %s', (driver) => {
 
     const before = await RuntimeClient.connect(first.url, 'call-survives-kill', token);
     await before.start();
-    const held = await before.tool('check_availability', { service: 'Dauerwelle', date: upcoming('fri'), time: '10:00' });
+    const held = await before.tool('check_availability', { service: 'Dauerwelle', date: upcoming('fri'), time: '10:00' }, 'check-before-kill');
     expect(held.result.available).toBe(true);
+    // Answers are stored with the event log, behind the reply: wait until this one shows in the log.
+    await expect
+      .poll(async () => {
+        const detail = (await admin('GET', '/v1/sessions/phoenix/call-survives-kill')) as { events: Array<{ direction: string; type: string }> };
+        return detail.events.some((event) => event.direction === 'out' && event.type === 'tool.result');
+      })
+      .toBe(true);
     await killed(first.child);
 
     const second = await startServer(env);
@@ -77,6 +84,8 @@ describe.each(drivers)('a broker killed with SIGKILL on %s', (driver) => {
       const after = await RuntimeClient.connect(second.url, 'call-survives-kill', token);
       const ready = await after.start();
       expect(ready).toMatchObject({ resumed: true, hold: { id: (held.result.hold as { id: string }).id, status: 'held' } });
+      const repeated = await after.tool('check_availability', { service: 'Dauerwelle', date: upcoming('fri'), time: '10:00' }, 'check-before-kill');
+      expect(repeated).toEqual(held);
       const booked = await after.tool('book_appointment', { customer_name: 'Siegfried Reu' }, 'book-after-restart');
       expect(booked).toMatchObject({ ok: true, result: { booked: true } });
       expect(await after.end()).toMatchObject({ outcome: 'booked' });

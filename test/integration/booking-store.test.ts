@@ -175,8 +175,8 @@ describe.each(drivers)('booking core on %s', (driver) => {
     const booking = service();
     const held = await booking.hold(request(catalog, 'dauerwelle', '12:00', null), owner());
     if (!held.available) throw new Error('expected a hold');
-    const first = await booking.book(held.hold.id, null, details('session-1:tool-7'));
-    const retried = await booking.book(held.hold.id, null, details('session-1:tool-7'));
+    const first = await booking.book(held.hold, null, details('session-1:tool-7'));
+    const retried = await booking.book(held.hold, null, details('session-1:tool-7'));
     expect(first.booked && retried.booked).toBe(true);
     if (!first.booked || !retried.booked) return;
     expect(retried.appointment.id).toBe(first.appointment.id);
