@@ -11,7 +11,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
-import postgres from 'postgres';
+import postgres, { type Sql } from 'postgres';
 import * as schema from './schema.js';
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -37,9 +37,38 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
     onnotice: () => {},
     connection: { application_name: 'callhold' },
   });
-  const db = drizzlePostgres(client, { schema });
+  const db = drizzlePostgres(preparingStatements(client), { schema });
   await migratePostgres(db, { migrationsFolder });
   return { db, driver: 'postgres', close: () => client.end({ timeout: 5 }) };
+}
+
+/** Statements with more parameters than this are the batched multi-row inserts. */
+const MAX_PREPARED_PARAMETERS = 64;
+
+/**
+ * drizzle's postgres.js driver runs every query unprepared (drizzle-orm#6096), and
+ * postgres.js sends an unprepared query that has parameters in two round trips: one to
+ * describe it, one to run it. Prepared, a statement is described once per connection and
+ * then costs one round trip. The batched multi-row inserts, whose text changes with the
+ * batch size, stay unprepared so they do not fill the server's statement cache.
+ */
+function preparingStatements(client: Sql): Sql {
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      if (property === 'unsafe') {
+        return (query: string, parameters: unknown[] = [], options: Record<string, unknown> = {}) =>
+          target.unsafe(query, parameters as never[], { ...options, prepare: parameters.length <= MAX_PREPARED_PARAMETERS });
+      }
+      if (property === 'begin' || property === 'savepoint') {
+        const open = Reflect.get(target, property, receiver) as (...args: unknown[]) => Promise<unknown>;
+        return (...args: unknown[]) => {
+          const body = args.pop() as (scoped: Sql) => unknown;
+          return open(...args, (scoped: Sql) => body(preparingStatements(scoped)));
+        };
+      }
+      return Reflect.get(target, property, receiver);
+    },
+  });
 }
 
 /** Wraps a PGlite instance (already created with `btree_gist`) and applies pending migrations. */
