@@ -248,11 +248,13 @@ function latencyNote(results: BenchResults): string {
       `\`book_appointment\` p50 ${ms(floors.unloaded_book_appointment.p50)} ms, even \`get_current_context\` (no booking work) p50 ${ms(floors.unloaded_get_current_context.p50)} ms, ` +
       `against a WebSocket round trip of ${ms(floors.ws_ping_through_broker.p50)} ms and a PostgreSQL \`select 1\` of ${ms(floors.postgres_select_1.p50)} ms on this machine. ` +
       `The broker spends **${floors.broker_cpu_ms_per_tool_call} ms of CPU per tool call** (section 0); its profile: ${top}. ` +
-      'What a tool call costs by construction (src/sessions/session-machine.ts, src/store/): the idempotency lookup of the tool id, the tool itself ' +
-      '(for a free slot a read of the live claims and a claim transaction of six statements: begin, advisory lock, reclaim expired holds, insert hold, insert claims, commit), ' +
-      'the INSERT of the tool answer, and a session-snapshot UPDATE that the answer waits for when the hold changed: about ten sequential round trips, ' +
-      'each a socket write and read through the kernel, which on this virtual machine is the expensive part. The 2 ms p50 target leaves no room for that chain; ' +
-      'a broker meeting it would need to answer from fewer round trips (one statement for the claim, the tool answer and snapshot written after the frame or in the same transaction).',
+      'What a tool call costs by construction (src/sessions/, src/store/): for a free slot, one read of the live claims and one claim statement ' +
+      '(`callhold_place_hold`: claim lock, reclaim expired holds, insert the hold and its busy stretches, commit with a WAL flush), one round trip each with ' +
+      'prepared statements; the tool answer and the event log are written behind the reply in batches, and the session snapshot in the background. ' +
+      'The rest is CPU in the broker, spread over the layers in the profile above (the database client, time-zone arithmetic, the state machine, the ' +
+      'WebSocket, validation), with no single hot spot left to remove; the 2 ms p50 target is below what that CPU costs on this machine. ' +
+      'What would move it: fewer layers per query on the hot path (raw prepared SQL instead of the query builder for the claims read), cached local ' +
+      'opening windows per day, and more than one broker process (the design allows it: every invariant lives in PostgreSQL).',
     '  Under load the CPU is shared three ways (broker, PostgreSQL, load generator) on 2 cores, plus whatever else runs on the machine, and the tail is queueing. ' +
       'The broker is one Node.js process: one event loop, so about 100 % of one core is its ceiling whatever the machine has left. Every caller frame ' +
       '(activity, transcript) is decoded, fed to the session machine and appended to the event log, so 500 talking callers are 1,000 frames a second before any tool runs.',
@@ -273,12 +275,10 @@ function extensionNote(results: BenchResults): string {
   const perExtension = extension.extensions_per_talker_minute > 0 ? Math.round((extension.session_row_updates_per_talker_minute / extension.extensions_per_talker_minute) * 10) / 10 : Number.NaN;
   return (
     `- **Extension writes.** The coalescing works: ${extension.extensions_per_talker_minute} hold UPDATEs per talking caller per minute (one each time less than 2/3 of the TTL is left). ` +
-    `But each extension also rewrites the session's snapshot ${perExtension} times (${extension.session_row_updates_per_talker_minute} \`sessions\` UPDATEs per minute): ` +
-    'the machine passes through its `extending` state (an invoked actor) and the session registry persists the snapshot whenever the state value changes ' +
-    '(src/sessions/session-registry.ts `onSnapshot`), once on entering `extending` and once on returning to `steady` with the new expiry. ' +
-    `So a talking caller costs ${extension.writes_per_talker_minute} row writes a minute, not ${TARGET.extensions}. ` +
-    'Not persisting the transient `extending` state (the hold row is the truth for expiry, and a restored session re-arms from `expires_at`) would make it ' +
-    `${Math.round((extension.hold_row_updates_per_talker_minute + extension.extensions_per_talker_minute) * 10) / 10}; writing the snapshot in the extension's own statement would make it ${extension.extensions_per_talker_minute}.`
+    `Each extension also rewrote the session's snapshot ${perExtension} times (${extension.session_row_updates_per_talker_minute} \`sessions\` UPDATEs per minute), ` +
+    `so a talking caller cost ${extension.writes_per_talker_minute} row writes a minute, not ${TARGET.extensions}. ` +
+    'The registry is meant to write a snapshot only when the hold id, appointment, request, connection or end changes (src/sessions/session-registry.ts ' +
+    '`onSnapshot`): an extension changes none of them, since a restored session re-reads `expires_at` from the hold row.'
   );
 }
 
@@ -289,15 +289,14 @@ function poolVerdict(level: LatencyLevelResult): string {
   const parts: string[] = [];
   if (cpu.machine_busy_pct >= 70) {
     parts.push(
-      `The machine was ${cpu.machine_busy_pct} % busy across both cores, the broker near its one-core ceiling: every round trip of the ~10 per tool call ` +
+      `The machine was ${cpu.machine_busy_pct} % busy across both cores, the broker near its one-core ceiling: every round trip of a tool call ` +
         'waits for CPU on both ends, and the broker\'s single event loop decodes and logs every caller frame besides running the tools.',
     );
   }
   if (pool.advisory_lock_wait >= 1) {
     parts.push(
-      `On average ${pool.advisory_lock_wait} of ${size} connections sat waiting for the advisory lock: the claim transaction takes ` +
-        '`pg_advisory_xact_lock(hashtext(tenant || \':\' || staff))` (src/store/booking-store.ts), one lock per staff member whatever the day, so every hold ' +
-        'of one staff member on any of the 250 days queues behind the one before it, holding a pooled connection while it waits.',
+      `On average ${pool.advisory_lock_wait} of ${size} connections sat waiting for the advisory lock: a claim takes one lock per staff member and ` +
+        'day (`claimLockKey` in src/store/booking-store.ts), so holds of one staff member on one day queue behind each other, each holding a pooled connection while it waits.',
     );
   }
   if (pool.idle <= size / 3) parts.push(`Only ${pool.idle} of ${size} connections were idle: the pool itself was close to exhausted.`);
@@ -310,11 +309,11 @@ function contentionNote(results: BenchResults): string {
   const unavailable = contention.rounds.reduce((sum, round) => sum + (round.errors.UNAVAILABLE ?? 0), 0);
   return (
     `- **Contention.** p99 ${ms(contention.latency.p99)} ms against ${TARGET.contentionP99} ms${unavailable ? `, and ${unavailable} of ${contention.latency.count} answers were \`UNAVAILABLE\` (the 1.8 s tool timeout) instead of alternatives` : ''}. ` +
-    'All 100 checks read the claims before the winner commits, so all of them take the write path: each opens a claim transaction that waits for the ' +
-    'per-staff advisory lock (STACK.md: without it the exclusion constraint deadlocks), inserts, fails on the constraint, rolls back, and only then reads ' +
-    'the alternatives. The claims are therefore served one after another, each several round trips long, through a pool of 20 connections that the ' +
-    'waiting transactions hold; the last caller waits for all 99 before it. STACK.md measured ~130 ms p99 for such a round on a faster machine; here one claim ' +
-    `costs about ${ms(contention.latency.max / contention.callers)} ms of the serial chain (max latency / callers). Losers that only need "taken + alternatives" ` +
-    'need not queue for a write: re-reading the claims once the lock is free (or trying the lock without waiting) would let them answer from a read.'
+    `All ${contention.callers} checks arrive in one tick and the broker answers them on one event loop: each is decoded, run through its session machine, ` +
+    'reads the claims, tries its claim (the losers are refused by the constraint after waiting for the claim lock), reads and computes alternatives over ' +
+    `14 days, builds the spoken answer and logs it, so the last answer waits for the ${contention.callers - 1} before it ` +
+    `(about ${ms(contention.latency.max / contention.callers)} ms each: max latency / callers). The database lock is not what limits it: an in-process ` +
+    'queue that answered losers "taken" without a claim transaction was tried and left p99 where it was (about 300 ms both ways), so it was not kept. ' +
+    'Meeting 50 ms for 100 simultaneous callers needs about 0.5 ms of broker CPU per answer, or the callers spread over several broker processes.'
   );
 }
