@@ -23,7 +23,7 @@ import { BrokerError } from '../errors.js';
 import type { SessionFeedEvent } from '../sessions/session-feed.js';
 import type { InspectedHold } from '../store/inspector-queries.js';
 import { sessionOutcomes, sessionStatuses } from '../store/schema.js';
-import type { SessionRecord, StoredEvent } from '../store/session-store.js';
+import type { SessionEventRecord, SessionRecord } from '../store/session-store.js';
 import { isoIn, wireAppointment } from '../tools/wire.js';
 import { parseOr400 } from './admin.js';
 import { requireAdmin } from './auth.js';
@@ -168,7 +168,7 @@ function describeListed({ record, state, context, connected }: SessionView, zone
   };
 }
 
-function describeDetail(session: SessionView, events: StoredEvent[], holds: InspectedHold[], zone: string) {
+function describeDetail(session: SessionView, events: SessionEventRecord[], holds: InspectedHold[], zone: string) {
   const { record, context } = session;
   const toolNames = new Map<string, string>();
   for (const event of events) {
@@ -208,7 +208,7 @@ function describeDetail(session: SessionView, events: StoredEvent[], holds: Insp
   };
 }
 
-function summarize(record: SessionRecord, events: StoredEvent[], toolNames: Map<string, string>, holds: InspectedHold[]) {
+function summarize(record: SessionRecord, events: SessionEventRecord[], toolNames: Map<string, string>, holds: InspectedHold[]) {
   const latencies = new Map<string, number[]>();
   for (const event of events) {
     if (event.direction !== 'out' || event.type !== 'tool.result' || event.latencyMs === null) continue;

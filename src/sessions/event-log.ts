@@ -1,15 +1,17 @@
 /**
  * Every frame in and out of a session, written in batches: one multi-row insert per
  * flush instead of one per frame, so a talking caller costs the database little.
- * Tool answers ride in the same writes (see `ToolAnswers`). A crash loses at most the
+ * Tool answers ride in the same writes (see `ToolAnswers`): an answer is recorded before
+ * its frame, so once the frame is stored the answer is too. A crash loses at most the
  * last `flushIntervalMs` of log, never a hold or appointment (those are written before
  * their answer is sent).
  */
 import type { FastifyBaseLogger } from 'fastify';
-import type { DrizzleSessionStore, SessionEventRecord } from '../store/session-store.js';
+import type { DrizzleSessionStore, SessionEventRecord, ToolAnswerRecord } from '../store/session-store.js';
 
 export class EventLog {
-  private buffer: SessionEventRecord[] = [];
+  private events: SessionEventRecord[] = [];
+  private answers: ToolAnswerRecord[] = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -21,8 +23,17 @@ export class EventLog {
   ) {}
 
   record(event: SessionEventRecord): void {
-    this.buffer.push(event);
-    if (this.buffer.length >= this.maxBatch) void this.flush();
+    this.events.push(event);
+    this.scheduleFlush();
+  }
+
+  recordAnswer(answer: ToolAnswerRecord): void {
+    this.answers.push(answer);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.events.length + this.answers.length >= this.maxBatch) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), this.flushIntervalMs);
   }
 
@@ -30,14 +41,16 @@ export class EventLog {
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    const batch = this.buffer;
-    this.buffer = [];
+    const events = this.events;
+    const answers = this.answers;
+    this.events = [];
+    this.answers = [];
     this.flushing = this.flushing.then(async () => {
-      if (batch.length === 0) return;
+      if (events.length === 0 && answers.length === 0) return;
       try {
-        await this.store.appendEvents(batch);
+        await this.store.appendLog(events, answers);
       } catch (error) {
-        this.logger.error({ err: error, events: batch.length }, 'session event log write failed');
+        this.logger.error({ err: error, events: events.length, answers: answers.length }, 'session event log write failed');
       }
     });
     return this.flushing;

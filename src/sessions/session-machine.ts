@@ -23,13 +23,22 @@ export function provideSessionMachine(effects: SessionEffects) {
   return callSessionMachine.provide({
     delays: clockDelays(clock),
     actors: {
-      /** Replays the first answer to a repeated tool id; otherwise runs the tool and stores its answer. */
-      runTool: fromPromise<ToolOutcome, { call: ToolCall; session: SessionView }>(async ({ input }) => {
+      /**
+       * Replays the first answer to a repeated tool id; otherwise runs the tool and stores its
+       * answer. A tool that finishes after the machine answered `UNAVAILABLE` (the actor is
+       * stopped then) gives up a hold it placed, which the caller never heard of, and leaves
+       * the id free for a retry; any other late answer is kept for the retry to find.
+       */
+      runTool: fromPromise<ToolOutcome, { call: ToolCall; session: SessionView }>(async ({ input, signal }) => {
         const { call, session } = input;
         const stored = await answers.find(session.sessionId, call.id);
         if (stored) return { response: stored, finishedAt: clock() };
         const answer = await tools.run(call, session);
-        answers.remember(session.sessionId, call.id);
+        if (signal.aborted && answer.hold?.kind === 'placed') {
+          await bookingStore.releaseHold(answer.hold.hold.id);
+        } else {
+          answers.remember(session.sessionId, call.id, call.name, answer.response);
+        }
         return { ...answer, finishedAt: clock() };
       }),
       extendHold: fromPromise<ExtensionResult, { holdId: string }>(async ({ input }) => {

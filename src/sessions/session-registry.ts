@@ -69,8 +69,8 @@ export interface SessionRegistryOptions {
   toolTimeoutMs: number;
 }
 
-/** What the event log keeps beside a frame: its tool call, latency and, for an answer, the answer to replay. */
-type FrameDetails = Partial<Pick<SessionEventRecord, 'toolCallId' | 'latencyMs' | 'toolAnswer'>>;
+/** What the event log keeps beside a frame: its tool call and, for an answer, the latency. */
+type FrameDetails = Partial<Pick<SessionEventRecord, 'toolCallId' | 'latencyMs'>>;
 
 export type StartFrame = Extract<InboundFrame, { type: 'session.start' }>;
 
@@ -290,11 +290,7 @@ export class SessionRegistry {
     switch (event.type) {
       case 'tool.answered': {
         const { ok, result, error } = event.response;
-        this.enqueue(session, { type: 'tool.result', id: event.call.id, ok, result, ...(error ? { error } : {}) }, {
-          toolCallId: event.call.id,
-          latencyMs: event.latencyMs,
-          toolAnswer: { name: event.call.name, response: event.response },
-        });
+        this.enqueue(session, { type: 'tool.result', id: event.call.id, ok, result, ...(error ? { error } : {}) }, { toolCallId: event.call.id, latencyMs: event.latencyMs });
         this.options.feed.publish({ ...base, type: 'tool.answered', tool: event.call.name, id: event.call.id, ok, latency_ms: event.latencyMs });
         break;
       }
@@ -418,7 +414,6 @@ export class SessionRegistry {
       payload: frame,
       toolCallId: details.toolCallId ?? null,
       latencyMs: details.latencyMs ?? null,
-      toolAnswer: details.toolAnswer ?? null,
     });
   }
 

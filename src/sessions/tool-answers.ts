@@ -1,8 +1,9 @@
 /**
  * The first answer to each tool call id of a session (PROTOCOL §4: ids are idempotency
  * keys). Answers are stored with the event log, in the same batched write as the frame
- * that carried them, and the ids this process answered are remembered while the session
- * is live, so a new id costs no lookup: only a repeated id, or any id of a session this
+ * that carried them (or later, for a tool that finished after its `UNAVAILABLE` answer:
+ * a retry then gets what really happened), and the ids this process answered are
+ * remembered while the session is live, so a new id costs no lookup: only a repeated id, or any id of a session this
  * process did not start itself (resumed from the database after a restart), is read back.
  *
  * A crash can lose the last batch. That is safe by design: the answer's effect is already
@@ -45,8 +46,9 @@ export class ToolAnswers {
     return (await this.store.findToolResult(sessionId, toolCallId)) as ToolResponse | null;
   }
 
-  /** Notes that this id was answered; the answer itself is stored with its outgoing frame. */
-  remember(sessionId: string, toolCallId: string): void {
+  /** Keeps the answer a tool gave, for a repeated id; stored with the next event-log write. */
+  remember(sessionId: string, toolCallId: string, name: string, response: ToolResponse): void {
     this.sessions.get(sessionId)?.answered.add(toolCallId);
+    this.eventLog.recordAnswer({ sessionId, toolCallId, name, response });
   }
 }

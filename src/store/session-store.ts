@@ -24,12 +24,15 @@ export interface SessionEventRecord {
   payload: unknown;
   toolCallId: string | null;
   latencyMs: number | null;
-  /** On an outbound tool answer: what to replay when the same tool call id comes again. */
-  toolAnswer: { name: string; response: unknown } | null;
 }
 
-/** An event as the log returns it (answers to replay are read with `findToolResult`). */
-export type StoredEvent = Omit<SessionEventRecord, 'toolAnswer'>;
+/** The first answer to a tool call id, replayed when the id comes again. */
+export interface ToolAnswerRecord {
+  sessionId: string;
+  toolCallId: string;
+  name: string;
+  response: unknown;
+}
 
 export interface SessionFilter {
   tenantId?: string | undefined;
@@ -109,26 +112,22 @@ export class DrizzleSessionStore {
   }
 
   /**
-   * Appends events; the tool answers among them are stored in the same transaction, so an
-   * answer that shows in the log can be replayed. The first answer to an id is kept.
+   * Appends events and stores tool answers, in one transaction when there are answers,
+   * so an answer given before a frame that shows in the log is stored too. The first
+   * answer to an id is kept.
    */
-  async appendEvents(events: SessionEventRecord[]): Promise<void> {
-    if (events.length === 0) return;
-    const rows = events.map(({ toolAnswer: _answer, ...event }) => event);
-    const answers = events.flatMap(({ sessionId, toolCallId, toolAnswer }) =>
-      toolAnswer && toolCallId ? [{ sessionId, toolCallId, name: toolAnswer.name, response: toolAnswer.response }] : [],
-    );
+  async appendLog(events: SessionEventRecord[], answers: ToolAnswerRecord[]): Promise<void> {
     if (answers.length === 0) {
-      await this.db.insert(sessionEvents).values(rows);
+      if (events.length > 0) await this.db.insert(sessionEvents).values(events);
       return;
     }
     await this.db.transaction(async (tx) => {
-      await tx.insert(sessionEvents).values(rows);
+      if (events.length > 0) await tx.insert(sessionEvents).values(events);
       await tx.insert(toolResults).values(answers).onConflictDoNothing();
     });
   }
 
-  async events(sessionId: string): Promise<StoredEvent[]> {
+  async events(sessionId: string): Promise<SessionEventRecord[]> {
     return this.db
       .select({
         sessionId: sessionEvents.sessionId,

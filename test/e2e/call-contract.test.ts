@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RuntimeClient, type Frame } from '../../src/harness/runtime-client.js';
-import { claimLockKey } from '../../src/store/booking-store.js';
+import { claimLockKey, rowsOf } from '../../src/store/booking-store.js';
 import { startBroker, type TestBroker } from '../fixtures/broker.js';
 import { berlin, upcoming } from '../fixtures/dates.js';
 import { drivers } from '../fixtures/database.js';
@@ -207,7 +207,8 @@ describe.each(drivers)('call contract on %s', (driver) => {
 
   it('answers UNAVAILABLE within 2 s when storage does not answer, and the call goes on', async () => {
     const friday = upcoming('fri');
-    const client = await connect();
+    const stuckCall = callId();
+    const client = await connect(stuckCall);
     await client.start();
     // Another transaction holds Aylin's claim lock for that day (on PGlite: its only connection) for 3 s.
     let release: () => void = () => {};
@@ -227,6 +228,13 @@ describe.each(drivers)('call contract on %s', (driver) => {
     release();
     await blocker;
     expect((await client.tool('list_services')).ok).toBe(true);
+    // The check went on after its UNAVAILABLE answer and placed a hold nobody was told of:
+    // it gives the hold up, and a retry of the same id runs afresh and holds the slot.
+    await expect
+      .poll(async () => rowsOf<{ status: string }>(await broker.database.db.execute(sql`SELECT status FROM holds WHERE call_id = ${stuckCall}`)).map((row) => row.status))
+      .toEqual(['released']);
+    const retried = await client.tool('check_availability', { service: 'Herrenschnitt', date: friday, time: '12:00', staff: 'Aylin' }, 'stuck');
+    expect(retried).toMatchObject({ ok: true, result: { available: true, hold: { status: 'held' } } });
     client.close();
   });
 
