@@ -61,7 +61,7 @@ export class Broker {
       clock: () => new Date(clock()),
     });
     this.eventLog = new EventLog(this.sessionStore, logger);
-    const answers = new ToolAnswers(this.sessionStore, this.eventLog);
+    const answers = new ToolAnswers(this.sessionStore, this.eventLog, logger);
     this.sessions = new SessionRegistry({
       machine: provideSessionMachine({ tools, bookingStore: this.bookingStore, answers, holdTtlMs: config.holdTtlMs, clock }),
       answers,

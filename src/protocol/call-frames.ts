@@ -5,6 +5,7 @@
  * @see ../../../shared/PROTOCOL.md §3
  */
 import { z } from 'zod';
+import { UNSTORABLE_TEXT, UNSTORABLE_TEXT_MESSAGE } from './storable-text.js';
 import { describeIssues } from './issues.js';
 
 /** Frames over this close the connection with 1009 (enforced by the socket's maxPayload). */
@@ -65,6 +66,23 @@ export interface FrameError {
 
 export type DecodedFrame = { ok: true; frame: InboundFrame } | { ok: false; error: FrameError };
 
+/**
+ * The path of the first key or string in `value` that PostgreSQL could not store ('' for
+ * the value itself), or null. Every frame is logged, so such text is refused at the door
+ * rather than failing a batched write later.
+ */
+function unstorableTextAt(value: unknown, path = ''): string | null {
+  if (typeof value === 'string') return UNSTORABLE_TEXT.test(value) ? path : null;
+  if (typeof value !== 'object' || value === null) return null;
+  for (const [key, item] of Object.entries(value)) {
+    const at = path ? `${path}.${key}` : key;
+    if (UNSTORABLE_TEXT.test(key)) return at;
+    const found = unstorableTextAt(item, at);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
 const isInboundType = (type: string): type is InboundFrameType => Object.hasOwn(inboundFrameSchemas, type);
 
 /** Decodes one text frame; every failure names what was wrong and carries the frame's id as `ref`. */
@@ -80,6 +98,10 @@ export function decodeFrame(text: string): DecodedFrame {
   }
   const record = value as Record<string, unknown>;
   const ref = typeof record.id === 'string' || typeof record.id === 'number' ? record.id : null;
+  const unstorable = unstorableTextAt(record);
+  if (unstorable !== null) {
+    return { ok: false, error: { code: 'BAD_MESSAGE', message: `${unstorable || 'frame'}: ${UNSTORABLE_TEXT_MESSAGE}`, ref } };
+  }
   if (typeof record.type !== 'string') {
     return { ok: false, error: { code: 'BAD_MESSAGE', message: 'type: frame has no string "type"', ref } };
   }

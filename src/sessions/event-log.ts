@@ -1,8 +1,8 @@
 /**
  * Every frame in and out of a session, written in batches: one multi-row insert per
  * flush instead of one per frame, so a talking caller costs the database little.
- * Tool answers ride in the same writes (see `ToolAnswers`): an answer is recorded before
- * its frame, so once the frame is stored the answer is too. A crash loses at most the
+ * Answers of read-only tools ride in the same writes (see `ToolAnswers`), stored ahead of
+ * the frames of the same flush. A crash loses at most the
  * last `flushIntervalMs` of log, never a hold or appointment (those are written before
  * their answer is sent).
  */

@@ -24,21 +24,21 @@ export function provideSessionMachine(effects: SessionEffects) {
     delays: clockDelays(clock),
     actors: {
       /**
-       * Replays the first answer to a repeated tool id; otherwise runs the tool and stores its
-       * answer. A tool that finishes after the machine answered `UNAVAILABLE` (the actor is
-       * stopped then) gives up a hold it placed, which the caller never heard of, and leaves
-       * the id free for a retry; any other late answer is kept for the retry to find.
+       * Answers a tool call: the first answer again for a repeated id, else the tool's. A
+       * tool that finishes after the machine answered `UNAVAILABLE` (the actor is stopped
+       * then) gives up a hold it placed, which the caller never heard of; that run does not
+       * stand as the id's answer, so a retry runs afresh. Any other late answer stands.
        */
       runTool: fromPromise<ToolOutcome, { call: ToolCall; session: SessionView }>(async ({ input, signal }) => {
         const { call, session } = input;
-        const stored = await answers.find(session.sessionId, call.id);
-        if (stored) return { response: stored, finishedAt: clock() };
-        const answer = await tools.run(call, session);
-        if (signal.aborted && answer.hold?.kind === 'placed') {
-          await bookingStore.releaseHold(answer.hold.hold.id);
-        } else {
-          answers.remember(session.sessionId, call.id, call.name, answer.response);
-        }
+        const answer = await answers.answer(session.sessionId, call, async () => {
+          const ran = await tools.run(call, session);
+          if (signal.aborted && ran.hold?.kind === 'placed') {
+            await bookingStore.releaseHold(ran.hold.hold.id);
+            return { answer: ran, stands: false };
+          }
+          return { answer: ran, stands: true };
+        });
         return { ...answer, finishedAt: clock() };
       }),
       extendHold: fromPromise<ExtensionResult, { holdId: string }>(async ({ input }) => {

@@ -1,23 +1,37 @@
 /**
  * The first answer to each tool call id of a session (PROTOCOL §4: ids are idempotency
- * keys). Answers are stored with the event log, in the same batched write as the frame
- * that carried them (or later, for a tool that finished after its `UNAVAILABLE` answer:
- * a retry then gets what really happened), and the ids this process answered are
- * remembered while the session is live, so a new id costs no lookup: only a repeated id, or any id of a session this
- * process did not start itself (resumed from the database after a restart), is read back.
+ * keys, "the same id again returns the first result and does nothing twice").
  *
- * A crash can lose the last batch. That is safe by design: the answer's effect is already
- * stored (a hold, an appointment) before the answer went out, and a repeated booking
- * finds its appointment by the same key in the database rather than booking twice.
+ * Answers this process gave are kept in memory while the session is live, so a new id
+ * costs no lookup and a repeated one is answered from memory; storage is read only for
+ * a session this process did not start itself (resumed after a restart). An answer that
+ * changed bookings (a hold, an appointment, a release, a cancellation) is stored before
+ * it goes out, so a restarted broker replays it too; answers of read-only tools ride
+ * with the event log, behind the reply, since running them twice changes nothing.
+ *
+ * A repeated id that arrives while the first run is still going (the runtime retrying
+ * after an `UNAVAILABLE` answer) waits for that run instead of starting a second one.
  */
-import type { ToolResponse } from '../../machines/call-session.types.js';
+import type { FastifyBaseLogger } from 'fastify';
+import type { ToolCall, ToolResponse } from '../../machines/call-session.types.js';
 import type { DrizzleSessionStore } from '../store/session-store.js';
 import type { EventLog } from './event-log.js';
+
+/** Tools whose answers report a change to holds or appointments. */
+const BOOKING_TOOLS: ReadonlySet<string> = new Set(['check_availability', 'book_appointment', 'release_hold', 'cancel_appointment']);
 
 interface SessionAnswers {
   /** True when the session began in this process, so storage holds no answer it does not know of. */
   complete: boolean;
-  answered: Set<string>;
+  given: Map<string, ToolResponse>;
+  running: Map<string, Promise<unknown>>;
+}
+
+/** What a run of a tool produced, and whether its answer stands as the id's first answer. */
+export interface ToolRun<A extends { response: ToolResponse }> {
+  answer: A;
+  /** False for a run whose answer was never heard and whose effects were undone. */
+  stands: boolean;
 }
 
 export class ToolAnswers {
@@ -26,29 +40,55 @@ export class ToolAnswers {
   constructor(
     private readonly store: DrizzleSessionStore,
     private readonly eventLog: EventLog,
+    private readonly logger: FastifyBaseLogger,
   ) {}
 
-  /** Starts remembering a live session's answers; `complete` when it was created here, not resumed from storage. */
+  /** Starts keeping a live session's answers; `complete` when it was created here, not resumed from storage. */
   track(sessionId: string, complete: boolean): void {
-    this.sessions.set(sessionId, { complete, answered: new Set() });
+    this.sessions.set(sessionId, { complete, given: new Map(), running: new Map() });
   }
 
   forget(sessionId: string): void {
     this.sessions.delete(sessionId);
   }
 
-  /** The answer already given to this id, if any. */
-  async find(sessionId: string, toolCallId: string): Promise<ToolResponse | null> {
+  /** The first answer to `call`'s id if there is one, else `run`'s, kept as the first when it stands. */
+  async answer<A extends { response: ToolResponse }>(sessionId: string, call: ToolCall, run: () => Promise<ToolRun<A>>): Promise<A | { response: ToolResponse }> {
     const session = this.sessions.get(sessionId);
-    const answeredHere = session?.answered.has(toolCallId) ?? false;
-    if (session?.complete && !answeredHere) return null;
-    if (answeredHere) await this.eventLog.flush();
+    await session?.running.get(call.id);
+    const earlier = await this.find(sessionId, call.id);
+    if (earlier) return { response: earlier };
+    const running = run();
+    session?.running.set(call.id, running.catch(() => {}));
+    try {
+      const { answer, stands } = await running;
+      if (stands) await this.keep(sessionId, call, answer.response);
+      return answer;
+    } finally {
+      session?.running.delete(call.id);
+    }
+  }
+
+  private async find(sessionId: string, toolCallId: string): Promise<ToolResponse | null> {
+    const session = this.sessions.get(sessionId);
+    const given = session?.given.get(toolCallId);
+    if (given) return given;
+    if (session?.complete) return null;
     return (await this.store.findToolResult(sessionId, toolCallId)) as ToolResponse | null;
   }
 
-  /** Keeps the answer a tool gave, for a repeated id; stored with the next event-log write. */
-  remember(sessionId: string, toolCallId: string, name: string, response: ToolResponse): void {
-    this.sessions.get(sessionId)?.answered.add(toolCallId);
-    this.eventLog.recordAnswer({ sessionId, toolCallId, name, response });
+  private async keep(sessionId: string, call: ToolCall, response: ToolResponse): Promise<void> {
+    this.sessions.get(sessionId)?.given.set(call.id, response);
+    const record = { sessionId, toolCallId: call.id, name: call.name, response };
+    if (!BOOKING_TOOLS.has(call.name)) {
+      this.eventLog.recordAnswer(record);
+      return;
+    }
+    try {
+      await this.store.saveToolAnswers([record]);
+    } catch (error) {
+      // The change it reports is stored already; the answer is true and goes out.
+      this.logger.error({ err: error, tool_call_id: call.id }, 'storing a tool answer failed');
+    }
   }
 }

@@ -111,20 +111,15 @@ export class DrizzleSessionStore {
       .offset(filter.offset);
   }
 
-  /**
-   * Appends events and stores tool answers, in one transaction when there are answers,
-   * so an answer given before a frame that shows in the log is stored too. The first
-   * answer to an id is kept.
-   */
+  /** Stores answers first, then events: a failed event write cannot take answers with it. */
   async appendLog(events: SessionEventRecord[], answers: ToolAnswerRecord[]): Promise<void> {
-    if (answers.length === 0) {
-      if (events.length > 0) await this.db.insert(sessionEvents).values(events);
-      return;
-    }
-    await this.db.transaction(async (tx) => {
-      if (events.length > 0) await tx.insert(sessionEvents).values(events);
-      await tx.insert(toolResults).values(answers).onConflictDoNothing();
-    });
+    await this.saveToolAnswers(answers);
+    if (events.length > 0) await this.db.insert(sessionEvents).values(events);
+  }
+
+  /** Keeps the first answer to each id: a repeated one leaves the stored answer in place. */
+  async saveToolAnswers(answers: ToolAnswerRecord[]): Promise<void> {
+    if (answers.length > 0) await this.db.insert(toolResults).values(answers).onConflictDoNothing();
   }
 
   async events(sessionId: string): Promise<SessionEventRecord[]> {

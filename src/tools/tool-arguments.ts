@@ -4,8 +4,15 @@
  * "not given"; a known argument of the wrong shape is refused, naming it.
  */
 import { z } from 'zod';
+import { UNSTORABLE_TEXT, UNSTORABLE_TEXT_MESSAGE } from '../protocol/storable-text.js';
 
-const text = (max = 200) => z.string().trim().min(1, 'must not be empty').max(max);
+const text = (max = 200) =>
+  z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .max(max)
+    .refine((value) => !UNSTORABLE_TEXT.test(value), UNSTORABLE_TEXT_MESSAGE);
 const optional = <T extends z.ZodType>(schema: T) => schema.nullish().transform((value) => value ?? undefined);
 const spoken = z.union([text(), z.number().transform(String)]);
 

@@ -1,0 +1,4 @@
+/** NUL and unpaired UTF-16 surrogates: PostgreSQL stores neither in text nor in jsonb. */
+export const UNSTORABLE_TEXT = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+export const UNSTORABLE_TEXT_MESSAGE = 'text must not contain NUL characters or unpaired surrogates';
