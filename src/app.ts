@@ -29,7 +29,8 @@ declare module 'fastify' {
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: options.logger ?? { level: options.config.logLevel }, bodyLimit: 1024 * 1024 });
+  // PROTOCOL §3 allows call ids of up to 128 characters; fastify's default stops at 100.
+  const app = Fastify({ logger: options.logger ?? { level: options.config.logLevel }, bodyLimit: 1024 * 1024, maxParamLength: 256 });
   const broker = new Broker({ config: options.config, database: options.database, logger: app.log, ...(options.clock ? { clock: options.clock } : {}) });
   app.decorate('broker', broker);
 
@@ -46,7 +47,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
   );
 
-  await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES } });
+  await app.register(websocket, {
+    options: { maxPayload: MAX_FRAME_BYTES },
+    // The broker closes live calls first, with 1012 so runtimes reconnect and resume; the
+    // plugin's own default would close every socket without a code before it could.
+    preClose: async function closeSockets(this: FastifyInstance) {
+      await broker.stop();
+      for (const client of this.websocketServer.clients) client.close(1001, 'server shutting down');
+      await new Promise<void>((resolve) => this.websocketServer.close(() => resolve()));
+    },
+  });
   await app.register(adminRoutes, { broker });
   await app.register(callRoutes, { broker });
   await app.register(healthRoutes, { broker });
@@ -54,6 +64,5 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(inspectorRoutes);
 
   app.addHook('onReady', () => broker.start());
-  app.addHook('preClose', () => broker.stop());
   return app;
 }

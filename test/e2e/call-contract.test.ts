@@ -33,6 +33,11 @@ describe.each(drivers)('call contract on %s', (driver) => {
     const viaQuery = await RuntimeClient.connect(broker.url, callId(), token, { tokenInQuery: true });
     expect(await viaQuery.start()).toMatchObject({ type: 'session.ready' });
     viaQuery.close();
+    // A call id may be as long as 128 characters (PROTOCOL §3).
+    const longId = `${driver}-`.padEnd(128, 'x');
+    const longCall = await connect(longId);
+    expect(await longCall.start()).toMatchObject({ type: 'session.ready', call_id: longId });
+    longCall.close();
   });
 
   it('answers every bad frame with a named error and keeps the connection and the session', async () => {
