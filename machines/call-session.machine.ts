@@ -49,7 +49,8 @@ export function clockDelays(now: () => number) {
     untilExtensionDue: ({ context }: { context: CallSessionContext }) =>
       until((context.hold?.expiresAt ?? now()) - context.holdTtlMs * EXTEND_BELOW_SHARE_OF_TTL),
     untilResumeDeadline: ({ context }: { context: CallSessionContext }) => until((context.disconnectedAt ?? now()) + context.resumeGraceMs),
-    toolTimeout: ({ context }: { context: CallSessionContext }) => context.toolTimeoutMs,
+    /** A call is answered within its timeout of arriving, also when it waited behind another (PROTOCOL §4: within 2 s). */
+    toolTimeout: ({ context }: { context: CallSessionContext }) => until((context.toolQueue[0]?.receivedAt ?? now()) + context.toolTimeoutMs),
   };
 }
 
@@ -61,7 +62,7 @@ const releaseHoldThenFinish = (params: { dropped: boolean }) => ({
   invoke: {
     src: 'releaseHold' as const,
     input: ({ context }: { context: CallSessionContext }) => ({ holdId: context.hold?.id ?? null }),
-    onDone: { target: 'ended', actions: { type: 'finish' as const, params } },
+    onDone: { target: 'ended', actions: ['announceRelease' as const, { type: 'finish' as const, params }] },
     onError: { target: 'ended', actions: { type: 'finish' as const, params } },
   },
 });
@@ -89,8 +90,10 @@ export const callSessionMachine = setup({
     adoptStored: assign(({ context, event }) =>
       event.type === 'session.restored' ? { hold: event.hold, appointment: event.appointment } : { hold: context.hold, appointment: context.appointment },
     ),
-    takeHold: enqueueActions(({ enqueue, event }) => {
+    takeHold: enqueueActions(({ context, enqueue, event }) => {
       if (event.type !== 'hold.placed') return;
+      // Storage released the earlier hold in the step that placed this one.
+      if (context.hold && context.hold.id !== event.hold.id) enqueue.emit({ type: 'hold.updated', status: 'released', hold: context.hold });
       enqueue.assign({ hold: event.hold });
       enqueue.emit({ type: 'hold.updated', status: 'held', hold: event.hold });
     }),
@@ -104,6 +107,9 @@ export const callSessionMachine = setup({
       if (!call) return;
       enqueue.assign({ toolQueue: context.toolQueue.slice(1) });
       enqueue.emit({ type: 'tool.answered', call, response: context.unavailableResponse, latencyMs: context.toolTimeoutMs });
+    }),
+    announceRelease: enqueueActions(({ context, enqueue }) => {
+      if (context.hold) enqueue.emit({ type: 'hold.updated', status: 'released', hold: context.hold });
     }),
     finish: enqueueActions(({ context, enqueue }, params: { dropped: boolean }) => {
       const outcome = outcomeOf(context, params.dropped);

@@ -230,7 +230,22 @@ describe('call session machine', () => {
     session.actor.send({ type: 'session.end', at: session.clock.now() });
     await settle();
     expect(session.fake.released).toEqual(['h1']);
+    expect(holdUpdates(session.emitted)).toEqual(['held', 'released']);
     expect(session.emitted.at(-1)).toMatchObject({ type: 'session.ended', outcome: 'no_booking', appointment: null });
+  });
+
+  it('says the earlier hold was released when a new check replaced it', async () => {
+    let placed = 0;
+    const session = start({
+      tool: (call, s, now) => {
+        const outcome = placingTool(call, s, now);
+        return outcome.hold?.kind === 'placed' ? { ...outcome, hold: { kind: 'placed', hold: { ...outcome.hold.hold, id: `h${++placed}` } } } : outcome;
+      },
+    });
+    await callTool(session, 'check_availability', 'c1');
+    await callTool(session, 'check_availability', 'c2');
+    const updates = session.emitted.flatMap((event) => (event.type === 'hold.updated' ? [`${event.status} ${event.hold.id}`] : []));
+    expect(updates).toEqual(['held h1', 'released h1', 'held h2']);
   });
 
   it('ends as dropped and releases the hold when the connection stays away past the grace period', async () => {
@@ -258,6 +273,19 @@ describe('call session machine', () => {
       ['a', 'UNAVAILABLE'],
       ['b', undefined],
     ]);
+  });
+
+  it('answers a call that waited behind a hanging one within the timeout of its own arrival', async () => {
+    const session = start({ tool: (_call, _s) => new Promise<ToolOutcome>(() => {}) });
+    await callTool(session, 'hang', 'a');
+    await advance(session, 500, 500);
+    await callTool(session, 'hang', 'b');
+    await advance(session, 1500, 500);
+    const answeredIds = () => session.emitted.filter((event) => event.type === 'tool.answered').map((event) => event.call.id);
+    expect(answeredIds()).toEqual(['a']);
+    await advance(session, 500, 500);
+    // b came at 500 ms: answered at 2,500 ms, not 2,000 ms after a was given up.
+    expect(answeredIds()).toEqual(['a', 'b']);
   });
 
   it('runs tools one at a time, in the order they came', async () => {
