@@ -54,6 +54,9 @@ export function clockDelays(now: () => number) {
   };
 }
 
+const cancelsOwn = (outcome: ToolOutcome, context: CallSessionContext) =>
+  outcome.cancelledAppointmentId !== undefined && outcome.cancelledAppointmentId === context.appointment?.id;
+
 const outcomeOf = (context: CallSessionContext, dropped: boolean): SessionOutcome =>
   dropped ? 'dropped' : context.appointment ? 'booked' : 'no_booking';
 
@@ -119,6 +122,7 @@ export const callSessionMachine = setup({
   },
   guards: {
     hasQueuedTool: ({ context }) => context.toolQueue.length > 0,
+    endDue: ({ context }) => context.endRequested === true && context.toolQueue.length === 0,
     extensionDue: ({ context, event }) => {
       const hold = context.hold;
       if (!hold || !('at' in event) || hold.expiresAt >= hold.maxExpiresAt) return false;
@@ -148,8 +152,10 @@ export const callSessionMachine = setup({
       type: 'parallel',
       on: {
         'caller.activity': { actions: assign({ callerSpeaking: ({ event }) => event.speaking }) },
-        'session.end': { target: 'ending' },
+        // Tools already asked for are answered first: a booking in flight ends the call as booked.
+        'session.end': { actions: assign({ endRequested: true }) },
       },
+      always: { guard: 'endDue', target: 'ending' },
       states: {
         tools: {
           initial: 'idle',
@@ -174,7 +180,7 @@ export const callSessionMachine = setup({
                       toolQueue: context.toolQueue.slice(1),
                       request: outcome.request ?? context.request,
                       alternatives: outcome.alternatives ?? context.alternatives,
-                      appointment: outcome.appointment ?? context.appointment,
+                      appointment: outcome.appointment ?? (cancelsOwn(outcome, context) ? null : context.appointment),
                       toolLatencies: [...context.toolLatencies, { id: call.id, name: call.name, latencyMs }].slice(-MAX_REMEMBERED_LATENCIES),
                     });
                     enqueue.emit({ type: 'tool.answered', call, response: outcome.response, latencyMs });

@@ -63,6 +63,8 @@ export interface ToolOutcome {
   response: ToolResponse;
   hold?: HoldChange;
   appointment?: AppointmentView;
+  /** An appointment this tool cancelled: if it was the call's own, the call has none any more. */
+  cancelledAppointmentId?: string;
   /** Replaces the remembered request; `null` keeps the old one. */
   request?: SlotRequestView | null;
   alternatives?: AlternativeView[];
@@ -116,6 +118,8 @@ export interface CallSessionContext extends CallSessionInput {
   disconnectedAt: number | null;
   toolQueue: ToolCall[];
   toolLatencies: ToolLatency[];
+  /** `session.end` came while tools were still running or queued: the call ends once they are answered. */
+  endRequested?: boolean;
 }
 
 /** Events the transport (or a test) sends in. Every event carries the instant it happened. */

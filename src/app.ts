@@ -30,7 +30,7 @@ declare module 'fastify' {
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // PROTOCOL §3 allows call ids of up to 128 characters; fastify's default stops at 100.
-  const app = Fastify({ logger: options.logger ?? { level: options.config.logLevel }, bodyLimit: 1024 * 1024, maxParamLength: 256 });
+  const app = Fastify({ logger: options.logger ?? { level: options.config.logLevel }, bodyLimit: 1024 * 1024, routerOptions: { maxParamLength: 256 } });
   const broker = new Broker({ config: options.config, database: options.database, logger: app.log, ...(options.clock ? { clock: options.clock } : {}) });
   app.decorate('broker', broker);
 

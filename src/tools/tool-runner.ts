@@ -261,11 +261,14 @@ export class ToolRunner {
     const cancelled = await this.options.bookingStore.cancelAppointment(catalog.tenantId, appointmentId, phone);
     if (!cancelled) throw notFound;
     const service = catalog.services.find((s) => s.id === cancelled.serviceId);
-    return ok({
-      cancelled: true,
-      appointment: describeAppointment(cancelled, catalog),
-      message: messages.cancelled(language, service?.name ?? cancelled.serviceId, cancelled.start, catalog.timezone),
-    });
+    return {
+      ...ok({
+        cancelled: true,
+        appointment: describeAppointment(cancelled, catalog),
+        message: messages.cancelled(language, service?.name ?? cancelled.serviceId, cancelled.start, catalog.timezone),
+      }),
+      cancelledAppointmentId: cancelled.id,
+    };
   }
 
   /** Reads service, staff, date and time as the caller said them into a catalog slot. */

@@ -204,6 +204,47 @@ describe.each(drivers)('call contract on %s', (driver) => {
     client.close();
   });
 
+  it('answers the other tools as PROTOCOL §4 says: context, NO_HOLD, release_hold, check_customer, cancel_appointment', async () => {
+    const tuesday = upcoming('tue');
+    const id = callId();
+    const client = await connect(id);
+    await client.start({ from: '+4917000000009' });
+    const context = await client.tool('get_current_context', { call_id: 'placeholder-from-the-model' });
+    expect(context.result).toMatchObject({
+      call_id: id,
+      timezone: 'Europe/Berlin',
+      caller_phone: '+4917000000009',
+      business: 'Salon Sonnenschein',
+      date: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
+      time: expect.stringMatching(/^\d{2}:\d{2}$/),
+      weekday: expect.any(String),
+      now: expect.any(String),
+    });
+    expect(await client.tool('book_appointment', { customer_name: 'Ida Storno' })).toMatchObject({ ok: false, error: { code: 'NO_HOLD' } });
+    expect(await client.tool('release_hold')).toMatchObject({ ok: true, result: { released: false } });
+    const held = await client.tool('check_availability', { service: 'Herrenschnitt', date: tuesday, time: '15:00', staff: 'Fabian' });
+    expect(held.result.available).toBe(true);
+    expect(await client.tool('release_hold')).toMatchObject({ ok: true, result: { released: true, message: expect.any(String) } });
+
+    const booked = await client.tool('book_appointment', { customer_name: 'Ida Storno', service: 'Herrenschnitt', date: tuesday, time: '15:00', staff: 'Fabian' });
+    const appointmentId = (booked.result.appointment as { id: string }).id;
+    const customer = await client.tool('check_customer');
+    expect(customer.result).toMatchObject({ known: true, customer: { name: 'Ida Storno', phone: '+4917000000009' }, upcoming: [expect.objectContaining({ id: appointmentId })] });
+    expect(await client.tool('cancel_appointment', { appointment_id: appointmentId })).toMatchObject({ ok: true, result: { cancelled: true, appointment: { id: appointmentId } } });
+    expect(await client.tool('cancel_appointment', { appointment_id: appointmentId })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    // The call cancelled what it booked: it ends without a booking.
+    expect(await client.end()).toMatchObject({ outcome: 'no_booking', appointment: null });
+  });
+
+  it('answers a booking still running when session.end comes before it ends the call', async () => {
+    const client = await connect();
+    await client.start();
+    client.send({ type: 'tool.call', id: 'book-then-hang-up', name: 'book_appointment', arguments: { customer_name: 'Eilig', service: 'Herrenschnitt', date: upcoming('tue'), time: '16:00', staff: 'Fabian' } });
+    client.send({ type: 'session.end' });
+    expect(await client.next((frame) => frame.type === 'tool.result' && frame.id === 'book-then-hang-up')).toMatchObject({ ok: true, result: { booked: true } });
+    expect(await client.next('session.ended', { fromStart: true })).toMatchObject({ outcome: 'booked', appointment: { service: 'herrenschnitt' } });
+  });
+
   it('releases an unbooked hold on session.end and says no_booking', async () => {
     const friday = upcoming('fri');
     const client = await connect();

@@ -234,6 +234,39 @@ describe('call session machine', () => {
     expect(session.emitted.at(-1)).toMatchObject({ type: 'session.ended', outcome: 'no_booking', appointment: null });
   });
 
+  it('answers tools still running or queued before it ends the call, so a booking in flight counts', async () => {
+    let finishBooking: () => void = () => {};
+    const session = start({
+      tool: (call, s, now) =>
+        call.name === 'book_appointment' ? new Promise<ToolOutcome>((resolve) => (finishBooking = () => resolve(placingTool(call, s, now)))) : placingTool(call, s, now),
+    });
+    await callTool(session, 'check_availability');
+    await callTool(session, 'book_appointment');
+    await callTool(session, 'list_services');
+    session.actor.send({ type: 'session.end', at: session.clock.now() });
+    await settle();
+    expect(session.actor.getSnapshot().status).toBe('active');
+    finishBooking();
+    for (let i = 0; i < 4; i++) await settle();
+    const answered = session.emitted.flatMap((event) => (event.type === 'tool.answered' ? [event.call.id] : []));
+    expect(answered).toEqual(['check_availability', 'book_appointment', 'list_services']);
+    expect(session.emitted.at(-1)).toMatchObject({ type: 'session.ended', outcome: 'booked', appointment: { id: 'a1' } });
+    expect(session.fake.released.filter((id) => id !== null)).toEqual([]);
+  });
+
+  it('ends as no_booking when the call cancelled the appointment it booked', async () => {
+    const session = start({
+      tool: (call, s, now) =>
+        call.name === 'cancel_appointment' ? { response: { ok: true, result: { cancelled: true } }, cancelledAppointmentId: 'a1', finishedAt: now } : placingTool(call, s, now),
+    });
+    await callTool(session, 'check_availability');
+    await callTool(session, 'book_appointment');
+    await callTool(session, 'cancel_appointment');
+    session.actor.send({ type: 'session.end', at: session.clock.now() });
+    await settle();
+    expect(session.emitted.at(-1)).toMatchObject({ type: 'session.ended', outcome: 'no_booking', appointment: null });
+  });
+
   it('says the earlier hold was released when a new check replaced it', async () => {
     let placed = 0;
     const session = start({
