@@ -117,11 +117,11 @@ export function judgeSlot(query: SlotQuery, claims: StaffClaim[]): SlotVerdict {
   if (working.length === 0) return { free: false, reason: 'OUTSIDE_HOURS' };
   const free = working.filter((member) => isFree(busy, claims, member.id));
   if (free.length === 0) return { free: false, reason: 'SLOT_TAKEN' };
-  const dayWindow = { start: new Date(start.getTime() - 86_400_000), end: new Date(start.getTime() + 86_400_000) };
+  const day = localDays(catalog, date);
   const load = (member: StaffMember) =>
     claims
-      .filter((claim) => claim.staffId === member.id && overlaps(claim.during, dayWindow))
-      .reduce((total, claim) => total + (claim.during.end.getTime() - claim.during.start.getTime()), 0);
+      .filter((claim) => claim.staffId === member.id && overlaps(claim.during, day))
+      .reduce((total, claim) => total + (Math.min(claim.during.end.getTime(), day.end.getTime()) - Math.max(claim.during.start.getTime(), day.start.getTime())), 0);
   const ordered = [...free].sort((a, b) => load(a) - load(b));
   return { free: true, slots: ordered.map((member) => ({ staff: member, start, span, busy })) };
 }
@@ -129,10 +129,21 @@ export function judgeSlot(query: SlotQuery, claims: StaffClaim[]): SlotVerdict {
 export const ALTERNATIVE_DAYS = 14;
 export const MAX_ALTERNATIVES = 3;
 
-/** The window of claims `alternatives` needs to read: the requested day and the following ones. */
-export function alternativesWindow(catalog: Catalog, date: string): InstantRange {
+/** `days` local days from the start of `date`, in the tenant's zone, as instants. */
+export function localDays(catalog: Catalog, date: string, days = 1): InstantRange {
   const from = DateTime.fromISO(date, { zone: catalog.timezone }).startOf('day');
-  return { start: from.toJSDate(), end: from.plus({ days: ALTERNATIVE_DAYS + 1 }).toJSDate() };
+  return { start: from.toJSDate(), end: from.plus({ days }).toJSDate() };
+}
+
+/** The first day alternatives are looked for on: the requested one, or today when that has passed. */
+function firstAlternativeDay(catalog: Catalog, date: string, now: Date): string {
+  const today = localDateOf(now, catalog.timezone);
+  return date < today ? today : date;
+}
+
+/** The window of claims `alternatives` needs to read: the first day it searches and the following ones. */
+export function alternativesWindow(catalog: Catalog, date: string, now: Date): InstantRange {
+  return localDays(catalog, firstAlternativeDay(catalog, date, now), ALTERNATIVE_DAYS + 1);
 }
 
 /**
@@ -141,11 +152,14 @@ export function alternativesWindow(catalog: Catalog, date: string): InstantRange
  * following day, nearest to the requested time of day. Never the requested slot itself.
  */
 export function alternatives(query: SlotQuery, claims: StaffClaim[]): Slot[] {
-  const { catalog, service, date, now } = query;
+  const { catalog, service, now } = query;
   const qualified = staffOffering(catalog, service.id);
   const preferred = query.staff ? [query.staff] : qualified;
-  const wanted = query.start ?? localInstant(date, '12:00', catalog.timezone) ?? now;
-  const wantedTime = DateTime.fromJSDate(wanted, { zone: catalog.timezone }).toFormat('HH:mm');
+  const asked = query.start ?? localInstant(query.date, '12:00', catalog.timezone) ?? now;
+  const wantedTime = DateTime.fromJSDate(asked, { zone: catalog.timezone }).toFormat('HH:mm');
+  // A date already past (a model's wrong year, say) is searched from today, same time of day.
+  const date = firstAlternativeDay(catalog, query.date, now);
+  const wanted = date === query.date ? asked : (localInstant(date, wantedTime, catalog.timezone) ?? now);
   const freeOn = (members: StaffMember[], day: string) =>
     members.flatMap((member) => gridSlots(catalog, service, member, day, now)).filter((slot) => isFree(slot.busy, claims, slot.staff.id));
 

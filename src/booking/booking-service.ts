@@ -5,7 +5,7 @@
  */
 import type { Catalog, Service, StaffMember } from './catalog.js';
 import { staffOffering } from './catalog.js';
-import { alternatives, alternativesWindow, judgeSlot, type Slot, type SlotQuery } from './availability.js';
+import { alternatives, alternativesWindow, judgeSlot, localDays, type Slot, type SlotQuery } from './availability.js';
 import type { AppointmentRecord, BookingDetails, BookingStore, HoldRecord } from './ports.js';
 
 export type Unavailable = 'SLOT_TAKEN' | 'OUTSIDE_HOURS' | 'IN_THE_PAST';
@@ -109,7 +109,7 @@ export class BookingService {
     const claims = await this.options.store.liveClaims(
       request.catalog.tenantId,
       staffOffering(request.catalog, request.service.id).map((member) => member.id),
-      alternativesWindow(request.catalog, request.date),
+      alternativesWindow(request.catalog, request.date, this.options.clock()),
       ignoreHoldId,
     );
     return alternatives(query, claims);
@@ -119,7 +119,7 @@ export class BookingService {
     const query = this.queryOf(request);
     if (!request.start) return judgeSlot(query, []);
     const staffIds = (request.staff ? [request.staff] : staffOffering(request.catalog, request.service.id)).map((member) => member.id);
-    const day = { start: new Date(request.start.getTime() - 86_400_000), end: new Date(request.start.getTime() + 2 * 86_400_000) };
+    const day = localDays(request.catalog, request.date);
     const claims = await this.options.store.liveClaims(request.catalog.tenantId, staffIds, day, ignoreHoldId);
     return judgeSlot(query, claims);
   }

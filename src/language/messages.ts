@@ -56,6 +56,10 @@ export interface Messages {
   servicesList(l: Language, names: readonly string[]): string;
   /** Storage is down: apologise and ask to try again in a moment. */
   unavailableStorage(l: Language): string;
+  /** A tool argument could not be read (`argument` is its name, when known): ask again. */
+  notUnderstood(l: Language, argument?: string): string;
+  /** The runtime asked for a tool the broker does not have. */
+  cannotDoThat(l: Language): string;
 }
 
 /** The German and English wording of every spoken result; see {@link Messages}. */
@@ -168,6 +172,39 @@ export const messages: Messages = {
     return l === 'de'
       ? 'Entschuldigung, unser Buchungssystem ist gerade nicht erreichbar, bitte versuchen Sie es gleich noch einmal.'
       : 'Sorry, our booking system is not reachable right now, please try again in a moment.';
+  },
+
+  notUnderstood(l, argument) {
+    const what = (argument && ARGUMENTS_SPOKEN[l][argument]) ?? (l === 'de' ? 'das' : 'that');
+    return l === 'de'
+      ? `Entschuldigung, ${what} habe ich nicht richtig verstanden, können Sie es bitte noch einmal sagen?`
+      : `Sorry, I didn't quite catch ${what}, could you say it again?`;
+  },
+
+  cannotDoThat(l) {
+    return l === 'de' ? 'Entschuldigung, das kann ich hier leider nicht für Sie erledigen.' : "Sorry, that's something I can't do for you here.";
+  },
+};
+
+/** Tool arguments as a receptionist would name them when asking again. */
+const ARGUMENTS_SPOKEN: Readonly<Record<Language, Readonly<Record<string, string>>>> = {
+  de: {
+    service: 'die gewünschte Leistung',
+    date: 'das Datum',
+    time: 'die Uhrzeit',
+    staff: 'bei wem Sie den Termin möchten',
+    customer_name: 'Ihren Namen',
+    phone: 'die Telefonnummer',
+    appointment_id: 'welchen Termin Sie meinen',
+  },
+  en: {
+    service: 'which service you would like',
+    date: 'the date',
+    time: 'the time',
+    staff: 'who you would like to see',
+    customer_name: 'your name',
+    phone: 'the phone number',
+    appointment_id: 'which appointment you mean',
   },
 };
 

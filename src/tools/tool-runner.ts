@@ -71,9 +71,16 @@ export class ToolRunner {
   async run(call: ToolCall, session: SessionView): Promise<Answer> {
     const language = languageOf(session.locale ?? undefined);
     try {
-      if (!isToolName(call.name)) throw new ToolFailure('UNKNOWN_TOOL', `unknown tool "${call.name.slice(0, 64)}"`);
+      if (!isToolName(call.name)) {
+        throw new ToolFailure('UNKNOWN_TOOL', `unknown tool "${call.name.slice(0, 64)}"`, { message: messages.cannotDoThat(language) });
+      }
       const parsed = toolArgumentSchemas[call.name].safeParse(call.arguments);
-      if (!parsed.success) throw new ToolFailure('INVALID_ARGUMENT', describeIssues(parsed.error).join('; '));
+      if (!parsed.success) {
+        const argument = parsed.error.issues[0]?.path[0];
+        throw new ToolFailure('INVALID_ARGUMENT', describeIssues(parsed.error).join('; '), {
+          message: messages.notUnderstood(language, typeof argument === 'string' ? argument : undefined),
+        });
+      }
       const catalog = await this.options.catalogs.get(session.tenantId);
       if (!catalog) throw new ToolFailure('UNAVAILABLE', `tenant "${session.tenantId}" has no catalog`);
       const scope: CallScope = { session, catalog, language, now: this.options.clock() };
@@ -226,8 +233,12 @@ export class ToolRunner {
     }
 
     const alternatives = outcome.alternatives;
-    const message = messages.bookingFailed(language, outcome.code, alternatives.map(spokenSlot), catalog.timezone);
-    throw new ToolFailure(outcome.code, outcome.code === 'NO_HOLD' ? 'there is no hold to book and no service, date and time were given' : 'the slot was taken before it could be booked', {
+    // A slot that was never bookable (closed, or past) is said so, not called "taken".
+    const message =
+      request && outcome.reason && outcome.reason !== 'SLOT_TAKEN'
+        ? messages.unavailable(language, outcome.reason, request.service.name, request.start, alternatives.map(spokenSlot), catalog.timezone)
+        : messages.bookingFailed(language, outcome.code, alternatives.map(spokenSlot), catalog.timezone);
+    throw new ToolFailure(outcome.code, BOOKING_FAILURE_DETAILS[outcome.reason ?? outcome.code], {
       ...(outcome.reason ? { reason: outcome.reason } : {}),
       alternatives: alternatives.map((slot) => wireAlternative(slot, catalog)),
       message,
@@ -251,7 +262,7 @@ export class ToolRunner {
     let appointmentId = args.appointment_id;
     if (appointmentId === undefined) {
       const date = this.resolveDateArgument(String(args.date), scope);
-      const times = this.resolveTimeArgument(String(args.time));
+      const times = this.resolveTimeArgument(String(args.time), scope);
       const upcoming = await this.options.bookingStore.upcomingAppointments(catalog.tenantId, phone, now);
       appointmentId = upcoming.find((appointment) =>
         times.some((time) => appointment.start.getTime() === localInstant(date, time, catalog.timezone)?.getTime()),
@@ -280,7 +291,7 @@ export class ToolRunner {
     const service = this.resolveService(args.service, scope);
     const staff = args.staff !== undefined ? this.resolveStaff(args.staff, service.id, scope) : null;
     const date = this.resolveDateArgument(args.date, scope);
-    const candidates = this.resolveTimeArgument(args.time);
+    const candidates = this.resolveTimeArgument(args.time, scope);
     const workers = staff ? [staff] : staffOffering(catalog, service.id);
     const fits = (time: string) => {
       const start = localInstant(date, time, catalog.timezone);
@@ -324,15 +335,15 @@ export class ToolRunner {
     return member;
   }
 
-  private resolveDateArgument(expression: string, { catalog, now }: CallScope): string {
+  private resolveDateArgument(expression: string, { catalog, now, language }: CallScope): string {
     const resolved = resolveDate(expression, { now, timezone: catalog.timezone });
-    if (!resolved.ok) throw new ToolFailure('INVALID_ARGUMENT', `date: ${resolved.reason}`);
+    if (!resolved.ok) throw new ToolFailure('INVALID_ARGUMENT', `date: ${resolved.reason}`, { message: messages.notUnderstood(language, 'date') });
     return resolved.date;
   }
 
-  private resolveTimeArgument(expression: string): string[] {
+  private resolveTimeArgument(expression: string, { language }: CallScope): string[] {
     const resolved = resolveTime(expression);
-    if (!resolved.ok) throw new ToolFailure('INVALID_ARGUMENT', `time: ${resolved.reason}`);
+    if (!resolved.ok) throw new ToolFailure('INVALID_ARGUMENT', `time: ${resolved.reason}`, { message: messages.notUnderstood(language, 'time') });
     return resolved.candidates;
   }
 
@@ -361,6 +372,13 @@ const staffOf = (catalog: Catalog, staffId: string): StaffMember =>
 
 const spoken = (start: Date, staff: StaffMember): SpokenSlot => ({ start, staffName: staff.name });
 const spokenSlot = (slot: Slot): SpokenSlot => spoken(slot.span.start, slot.staff);
+
+const BOOKING_FAILURE_DETAILS = {
+  NO_HOLD: 'there is no hold to book and no service, date and time were given',
+  SLOT_TAKEN: 'the slot was taken before it could be booked',
+  OUTSIDE_HOURS: 'the slot is outside opening hours',
+  IN_THE_PAST: 'the slot is in the past',
+} as const;
 const alternativeView = (slot: Slot): AlternativeView => ({ start: slot.span.start.getTime(), end: slot.span.end.getTime(), staffId: slot.staff.id });
 
 function describeAppointment(appointment: AppointmentRecord, catalog: Catalog) {

@@ -300,6 +300,11 @@ describe.each(drivers)('call contract on %s', (driver) => {
     expect((closed.result.alternatives as unknown[]).length).toBe(3);
     const past = await client.tool('check_availability', { service: 'Herrenschnitt', date: '2020-01-03', time: '10:00' });
     expect(past.result).toMatchObject({ available: false, reason: 'IN_THE_PAST' });
+    // A date already past is searched from today: there is something to offer.
+    expect((past.result.alternatives as Array<{ start: string }>).length).toBe(3);
+    expect((past.result.alternatives as Array<{ start: string }>).every((slot) => new Date(slot.start) > new Date())).toBe(true);
+    const bookPast = await client.tool('book_appointment', { customer_name: 'Late Larry', service: 'Herrenschnitt', date: '2020-01-03', time: '10:00' });
+    expect(bookPast).toMatchObject({ ok: false, error: { code: 'SLOT_TAKEN', message: 'the slot is in the past' }, result: { reason: 'IN_THE_PAST', message: expect.stringMatching(/already passed/) } });
     client.close();
   });
 });

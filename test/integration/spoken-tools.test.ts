@@ -90,5 +90,11 @@ describe.each(drivers)('spoken dates, times and services through the tools on %s
     expect(unknown.response.result.message).toMatch(/Dauerwelle/);
     const unreadable = await run('check_availability', { service: 'Dauerwelle', date: 'blau', time: '10:00' }, session('de-DE'));
     expect(unreadable.response).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT', message: expect.stringMatching(/^date: /) } });
+    // What the agent reads aloud is in the call's language, not the developer's error text.
+    expect(unreadable.response.result.message).toBe('Entschuldigung, das Datum habe ich nicht richtig verstanden, können Sie es bitte noch einmal sagen?');
+    const wrongShape = await run('check_availability', { service: 'Dauerwelle', date: 'morgen', time: { hour: 10 } }, session('de-DE'));
+    expect(wrongShape.response.result.message).toBe('Entschuldigung, die Uhrzeit habe ich nicht richtig verstanden, können Sie es bitte noch einmal sagen?');
+    const unknownTool = await run('summon_stylist', {}, session('en-US'));
+    expect(unknownTool.response).toMatchObject({ ok: false, error: { code: 'UNKNOWN_TOOL' }, result: { message: "Sorry, that's something I can't do for you here." } });
   });
 });
