@@ -98,10 +98,6 @@ export function decodeFrame(text: string): DecodedFrame {
   }
   const record = value as Record<string, unknown>;
   const ref = typeof record.id === 'string' || typeof record.id === 'number' ? record.id : null;
-  const unstorable = unstorableTextAt(record);
-  if (unstorable !== null) {
-    return { ok: false, error: { code: 'BAD_MESSAGE', message: `${unstorable || 'frame'}: ${UNSTORABLE_TEXT_MESSAGE}`, ref } };
-  }
   if (typeof record.type !== 'string') {
     return { ok: false, error: { code: 'BAD_MESSAGE', message: 'type: frame has no string "type"', ref } };
   }
@@ -111,6 +107,11 @@ export function decodeFrame(text: string): DecodedFrame {
   const parsed = inboundFrameSchemas[record.type].safeParse(record);
   if (!parsed.success) {
     return { ok: false, error: { code: 'BAD_MESSAGE', message: `${record.type}: ${describeIssues(parsed.error).join('; ')}`, ref } };
+  }
+  // Checked on the decoded frame: `arguments` sent as a JSON string are only read here.
+  const unstorable = unstorableTextAt(parsed.data);
+  if (unstorable !== null) {
+    return { ok: false, error: { code: 'BAD_MESSAGE', message: `${unstorable || 'frame'}: ${UNSTORABLE_TEXT_MESSAGE}`, ref } };
   }
   return { ok: true, frame: parsed.data as InboundFrame };
 }

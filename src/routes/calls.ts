@@ -52,13 +52,11 @@ export async function callRoutes(app: FastifyInstance, { broker }: { broker: Bro
 
     socket.on('message', (data, isBinary) => {
       queue = queue.then(async () => {
-        if (isBinary) {
-          reply(errorFrame({ code: 'BAD_MESSAGE', message: 'binary frames are not supported; send JSON text frames', ref: null }));
-          return;
-        }
-        const decoded = decodeFrame(data.toString());
-        if (!decoded.ok) {
-          reply(errorFrame(decoded.error));
+        const text = isBinary ? null : data.toString();
+        const decoded = text === null ? null : decodeFrame(text);
+        if (!decoded?.ok) {
+          if (handle) registry.noteUnreadable(handle, text ?? '(binary frame)');
+          reply(errorFrame(decoded?.error ?? { code: 'BAD_MESSAGE', message: 'binary frames are not supported; send JSON text frames', ref: null }));
           return;
         }
         const frame = decoded.frame;

@@ -16,6 +16,7 @@ import type { CatalogCache } from '../booking/catalog-cache.js';
 import type { BookingStore } from '../booking/ports.js';
 import { languageOf, messages } from '../language/index.js';
 import type { InboundFrame, OutboundFrame } from '../protocol/call-frames.js';
+import { storableText } from '../protocol/storable-text.js';
 import type { DrizzleSessionStore, SessionEventRecord, SessionRecord } from '../store/session-store.js';
 import { appointmentView, holdView, isoIn, wireAppointment, wireHold } from '../tools/wire.js';
 import type { EventLog } from './event-log.js';
@@ -71,6 +72,8 @@ export interface SessionRegistryOptions {
 
 /** What the event log keeps beside a frame: its tool call and, for an answer, the latency. */
 type FrameDetails = Partial<Pick<SessionEventRecord, 'toolCallId' | 'latencyMs'>>;
+
+const UNREADABLE_LOGGED_CHARS = 2048;
 
 export type StartFrame = Extract<InboundFrame, { type: 'session.start' }>;
 
@@ -136,6 +139,21 @@ export class SessionRegistry {
   note(handle: SessionHandle, direction: 'in' | 'out', frame: InboundFrame | OutboundFrame): void {
     const session = this.live.get(handle.key);
     if (session) this.logFrame(session, direction, frame);
+  }
+
+  /** Records an inbound frame that could not be read, as the text that came (cut to 2 KiB). */
+  noteUnreadable(handle: SessionHandle, text: string): void {
+    const session = this.live.get(handle.key);
+    if (!session) return;
+    this.options.eventLog.record({
+      sessionId: session.sessionId,
+      at: new Date(this.options.clock()),
+      direction: 'in',
+      type: 'unreadable',
+      payload: { text: storableText(text.slice(0, UNREADABLE_LOGGED_CHARS)) },
+      toolCallId: null,
+      latencyMs: null,
+    });
   }
 
   /** The connection went away without `session.end`: the grace period starts. */
