@@ -250,7 +250,8 @@ function latencyNote(results: BenchResults): string {
       `The broker spends **${floors.broker_cpu_ms_per_tool_call} ms of CPU per tool call** (section 0); its profile: ${top}. ` +
       'What a tool call costs by construction (src/sessions/, src/store/): for a free slot, one read of the live claims and one claim statement ' +
       '(`callhold_place_hold`: claim lock, reclaim expired holds, insert the hold and its busy stretches, commit with a WAL flush), one round trip each with ' +
-      'prepared statements; the tool answer and the event log are written behind the reply in batches, and the session snapshot in the background. ' +
+      'prepared statements, then one INSERT of the answer (an answer that changed bookings is stored before it goes out, so a retried id after a crash ' +
+      'replays it); read-only tools\' answers and the event log are written behind the reply in batches, and the session snapshot in the background. ' +
       'The rest is CPU in the broker, spread over the layers in the profile above (the database client, time-zone arithmetic, the state machine, the ' +
       'WebSocket, validation), with no single hot spot left to remove; the 2 ms p50 target is below what that CPU costs on this machine. ' +
       'What would move it: fewer layers per query on the hot path (raw prepared SQL instead of the query builder for the claims read), cached local ' +
