@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { DateTime } from 'luxon';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { localDays } from '../booking/availability.js';
 import { BrokerError } from '../errors.js';
 import { catalogSchema, toCatalog } from '../protocol/catalog.js';
 import { describeIssues } from '../protocol/issues.js';
@@ -51,10 +52,8 @@ export async function adminRoutes(app: FastifyInstance, { broker }: { broker: Br
     const tenant = await knownTenant(request.params);
     const { date } = parseOr400(appointmentsQuery, request.query);
     const catalog = (await broker.catalogs.get(tenant))!;
-    const day = DateTime.fromISO(date, { zone: catalog.timezone });
-    if (!day.isValid) throw new BrokerError('INVALID_REQUEST', `date: "${date}" is not a calendar date`);
-    const window = { start: day.startOf('day').toJSDate(), end: day.startOf('day').plus({ days: 1 }).toJSDate() };
-    const appointments = await broker.bookingStore.listAppointments(tenant, window);
+    if (!DateTime.fromISO(date, { zone: catalog.timezone }).isValid) throw new BrokerError('INVALID_REQUEST', `date: "${date}" is not a calendar date`);
+    const appointments = await broker.bookingStore.listAppointments(tenant, localDays(catalog, date));
     return appointments.map((appointment) => describeAppointmentForAdmin(appointment, catalog.timezone));
   });
 }
