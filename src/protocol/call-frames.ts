@@ -5,7 +5,8 @@
  * @see ../../../shared/PROTOCOL.md §3
  */
 import { z } from 'zod';
-import { UNSTORABLE_TEXT, UNSTORABLE_TEXT_MESSAGE } from './storable-text.js';
+import { findJsonProblem, MAX_JSON_DEPTH, type JsonProblem } from './json-walk.js';
+import { storableText, UNSTORABLE_TEXT_MESSAGE } from './storable-text.js';
 import { describeIssues } from './issues.js';
 
 /** Frames over this close the connection with 1009 (enforced by the socket's maxPayload). */
@@ -66,24 +67,16 @@ export interface FrameError {
 
 export type DecodedFrame = { ok: true; frame: InboundFrame } | { ok: false; error: FrameError };
 
-/**
- * The path of the first key or string in `value` that PostgreSQL could not store ('' for
- * the value itself), or null. Every frame is logged, so such text is refused at the door
- * rather than failing a batched write later.
- */
-function unstorableTextAt(value: unknown, path = ''): string | null {
-  if (typeof value === 'string') return UNSTORABLE_TEXT.test(value) ? path : null;
-  if (typeof value !== 'object' || value === null) return null;
-  for (const [key, item] of Object.entries(value)) {
-    const at = path ? `${path}.${key}` : key;
-    if (UNSTORABLE_TEXT.test(key)) return at;
-    const found = unstorableTextAt(item, at);
-    if (found !== null) return found;
-  }
-  return null;
+const isInboundType = (type: string): type is InboundFrameType => Object.hasOwn(inboundFrameSchemas, type);
+
+function problemError(problem: JsonProblem, ref: string | number | null): FrameError {
+  const field = problem.path || 'frame';
+  const message = problem.kind === 'too_deep' ? `${field}: JSON must not be nested deeper than ${MAX_JSON_DEPTH} levels` : `${field}: ${UNSTORABLE_TEXT_MESSAGE}`;
+  return { code: 'BAD_MESSAGE', message, ref };
 }
 
-const isInboundType = (type: string): type is InboundFrameType => Object.hasOwn(inboundFrameSchemas, type);
+/** A frame's id echoed as `ref`: cut to the longest id any frame may carry, and storable. */
+const storableRef = (id: string | number) => (typeof id === 'string' ? storableText(id.slice(0, 256)) : id);
 
 /** Decodes one text frame; every failure names what was wrong and carries the frame's id as `ref`. */
 export function decodeFrame(text: string): DecodedFrame {
@@ -97,22 +90,23 @@ export function decodeFrame(text: string): DecodedFrame {
     return { ok: false, error: { code: 'BAD_MESSAGE', message: 'frame must be a JSON object', ref: null } };
   }
   const record = value as Record<string, unknown>;
-  const ref = typeof record.id === 'string' || typeof record.id === 'number' ? record.id : null;
+  const ref = typeof record.id === 'string' || typeof record.id === 'number' ? storableRef(record.id) : null;
+  // Before anything else reads it: every frame is logged, and nothing may walk it recursively.
+  const problem = findJsonProblem(value);
+  if (problem) return { ok: false, error: problemError(problem, ref) };
   if (typeof record.type !== 'string') {
     return { ok: false, error: { code: 'BAD_MESSAGE', message: 'type: frame has no string "type"', ref } };
   }
   if (!isInboundType(record.type)) {
-    return { ok: false, error: { code: 'UNKNOWN_TYPE', message: `type: unknown frame type "${record.type.slice(0, 64)}"`, ref } };
+    return { ok: false, error: { code: 'UNKNOWN_TYPE', message: `type: unknown frame type "${storableText(record.type.slice(0, 64))}"`, ref } };
   }
   const parsed = inboundFrameSchemas[record.type].safeParse(record);
   if (!parsed.success) {
     return { ok: false, error: { code: 'BAD_MESSAGE', message: `${record.type}: ${describeIssues(parsed.error).join('; ')}`, ref } };
   }
-  // Checked on the decoded frame: `arguments` sent as a JSON string are only read here.
-  const unstorable = unstorableTextAt(parsed.data);
-  if (unstorable !== null) {
-    return { ok: false, error: { code: 'BAD_MESSAGE', message: `${unstorable || 'frame'}: ${UNSTORABLE_TEXT_MESSAGE}`, ref } };
-  }
+  // Again on the decoded frame: `arguments` sent as a JSON string are only read here.
+  const decodedProblem = findJsonProblem(parsed.data);
+  if (decodedProblem) return { ok: false, error: problemError(decodedProblem, ref) };
   return { ok: true, frame: parsed.data as InboundFrame };
 }
 
