@@ -18,6 +18,10 @@ const environmentSchema = z.object({
   HOLD_TTL_S: seconds(60),
   HOLD_MAX_S: seconds(600),
   RESUME_GRACE_S: seconds(30),
+  START_TIMEOUT_S: seconds(10),
+  MAX_FRAMES_PER_S: z.coerce.number().int().positive().default(50),
+  MAX_BUFFERED_KB: z.coerce.number().int().positive().default(1024),
+  MAX_LIVE_SESSIONS: z.coerce.number().int().positive().default(20_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -30,6 +34,10 @@ export interface Config {
   holdTtlMs: number;
   holdMaxMs: number;
   resumeGraceMs: number;
+  startTimeoutMs: number;
+  maxFramesPerS: number;
+  maxBufferedBytes: number;
+  maxLiveSessions: number;
   logLevel: string;
 }
 
@@ -56,6 +64,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     holdTtlMs: e.HOLD_TTL_S * 1000,
     holdMaxMs: e.HOLD_MAX_S * 1000,
     resumeGraceMs: e.RESUME_GRACE_S * 1000,
+    startTimeoutMs: e.START_TIMEOUT_S * 1000,
+    maxFramesPerS: e.MAX_FRAMES_PER_S,
+    maxBufferedBytes: e.MAX_BUFFERED_KB * 1024,
+    maxLiveSessions: e.MAX_LIVE_SESSIONS,
     logLevel: e.LOG_LEVEL,
   };
 }

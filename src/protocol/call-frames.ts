@@ -58,7 +58,7 @@ export const inboundFrameSchemas = {
 export type InboundFrameType = keyof typeof inboundFrameSchemas;
 export type InboundFrame = { [K in InboundFrameType]: z.infer<(typeof inboundFrameSchemas)[K]> }[InboundFrameType];
 
-export type FrameErrorCode = 'BAD_MESSAGE' | 'UNKNOWN_TYPE' | 'NOT_STARTED';
+export type FrameErrorCode = 'BAD_MESSAGE' | 'UNKNOWN_TYPE' | 'NOT_STARTED' | 'RATE_LIMITED';
 export interface FrameError {
   code: FrameErrorCode;
   message: string;

@@ -9,9 +9,13 @@ import { z } from 'zod';
 import type { Broker } from '../broker.js';
 import { BrokerError } from '../errors.js';
 import { decodeFrame, encodeFrame, errorFrame, type OutboundFrame } from '../protocol/call-frames.js';
-import type { SessionConnection, SessionHandle } from '../sessions/session-registry.js';
+import { CloseCode, type SessionConnection, type SessionHandle } from '../sessions/session-registry.js';
 import { parseOr400 } from './admin.js';
 import { bearerToken, hashToken } from './auth.js';
+import { TokenBucket } from './token-bucket.js';
+
+/** PROTOCOL §1: bursts of up to four times `MAX_FRAMES_PER_S`. */
+const BURST_FACTOR = 4;
 
 const callParams = z.object({ callId: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'call_id must be 1-128 characters of [A-Za-z0-9_.:-]') });
 
@@ -31,17 +35,42 @@ export async function callRoutes(app: FastifyInstance, { broker }: { broker: Bro
     request.callTenant = tenant;
   }
 
-  app.get('/v1/calls/:callId', { websocket: true, preValidation: authenticate }, (socket, request) => {
-    const tenantId = request.callTenant!;
+  /** PROTOCOL §1 `MAX_LIVE_SESSIONS`: a new call past the limit is refused; a reconnect of a live one is not. */
+  async function admitCall(request: FastifyRequest) {
     const { callId } = request.params as { callId: string };
     const registry = broker.sessions;
+    if (registry.size >= broker.config.maxLiveSessions && !registry.has(request.callTenant!, callId)) {
+      throw new BrokerError('UNAVAILABLE', `this broker instance is at its limit of ${broker.config.maxLiveSessions} live sessions`);
+    }
+  }
+
+  app.get('/v1/calls/:callId', { websocket: true, preValidation: [authenticate, admitCall] }, (socket, request) => {
+    const tenantId = request.callTenant!;
+    const { callId } = request.params as { callId: string };
+    const { config } = broker;
+    const registry = broker.sessions;
     let handle: SessionHandle | null = null;
+    /** Set once the broker gave up on this socket (too slow a reader): its frames are ignored from then on. */
+    let abandoned = false;
     // Frames are handled in order; only session.start waits for storage, everything else is quick.
     let queue: Promise<void> = Promise.resolve();
+    const frames = new TokenBucket(config.maxFramesPerS, config.maxFramesPerS * BURST_FACTOR);
+
+    const abandon = (code: number, reason: string) => {
+      abandoned = true;
+      clearTimeout(startTimer);
+      // ws sends the close frame behind what is buffered and destroys the socket if the
+      // client has not answered within its close timeout, so memory stays bounded.
+      socket.close(code, reason);
+      if (handle) registry.disconnect(handle, connection);
+    };
+    const startTimer = setTimeout(() => abandon(CloseCode.noStart, `no session.start within ${config.startTimeoutMs / 1000} s`), config.startTimeoutMs);
 
     const connection: SessionConnection = {
       send: (frame: OutboundFrame) => {
-        if (socket.readyState === WebSocket.OPEN) socket.send(encodeFrame(frame));
+        if (socket.readyState !== WebSocket.OPEN) return;
+        socket.send(encodeFrame(frame));
+        if (socket.bufferedAmount > config.maxBufferedBytes) abandon(CloseCode.tooSlow, 'the client reads too slowly');
       },
       close: (code, reason) => socket.close(code, reason),
     };
@@ -51,6 +80,12 @@ export async function callRoutes(app: FastifyInstance, { broker }: { broker: Bro
     };
 
     socket.on('message', (data, isBinary) => {
+      if (abandoned) return;
+      if (!frames.take()) {
+        // Answered but neither queued nor logged: a flood must not reach the session or the event log.
+        connection.send({ type: 'error', code: 'RATE_LIMITED', message: `more than ${config.maxFramesPerS} frames per second: frame dropped` });
+        return;
+      }
       queue = queue.then(async () => {
         const text = isBinary ? null : data.toString();
         const decoded = text === null ? null : decodeFrame(text);
@@ -66,11 +101,13 @@ export async function callRoutes(app: FastifyInstance, { broker }: { broker: Bro
           return;
         }
         if (frame.type === 'session.start') {
+          clearTimeout(startTimer);
           handle = await registry.start(tenantId, callId, connection, frame).catch((error: unknown) => {
             request.log.error({ err: error, call_id: callId }, 'session start failed');
             reply(errorFrame({ code: 'BAD_MESSAGE', message: 'the session could not be started: storage unavailable, try again', ref: null }));
             return handle;
           });
+          if (abandoned && handle) registry.disconnect(handle, connection);
           return;
         }
         if (!handle) {
@@ -82,6 +119,7 @@ export async function callRoutes(app: FastifyInstance, { broker }: { broker: Bro
       });
     });
     socket.on('close', () => {
+      clearTimeout(startTimer);
       void queue.then(() => {
         if (handle) registry.disconnect(handle, connection);
       });

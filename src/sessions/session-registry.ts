@@ -31,7 +31,7 @@ export interface SessionConnection {
 }
 
 /** Close codes of PROTOCOL §3 and RFC 6455 that the registry uses. */
-export const CloseCode = { normal: 1000, restarting: 1012, takenOver: 4000 } as const;
+export const CloseCode = { normal: 1000, restarting: 1012, takenOver: 4000, noStart: 4001, tooSlow: 4008 } as const;
 
 type SessionActor = Actor<ProvidedSessionMachine>;
 type SessionSnapshot = SnapshotFrom<ProvidedSessionMachine>;
@@ -91,6 +91,10 @@ export class SessionRegistry {
 
   get size(): number {
     return this.live.size;
+  }
+
+  has(tenantId: string, callId: string): boolean {
+    return this.live.has(`${tenantId}\u0000${callId}`);
   }
 
   /**
