@@ -8,7 +8,7 @@
  * which also carries storage's word on the hold and appointment: the database wins over
  * a snapshot written a moment before a crash.
  */
-import { and, assign, emit, enqueueActions, fromPromise, setup } from 'xstate';
+import { and, assign, emit, enqueueActions, fromPromise, raise, setup } from 'xstate';
 import type {
   CallSessionContext,
   CallSessionEmitted,
@@ -51,11 +51,18 @@ export function clockDelays(now: () => number) {
     untilResumeDeadline: ({ context }: { context: CallSessionContext }) => until((context.disconnectedAt ?? now()) + context.resumeGraceMs),
     /** A call is answered within its timeout of arriving, also when it waited behind another (PROTOCOL §4: within 2 s). */
     toolTimeout: ({ context }: { context: CallSessionContext }) => until((context.toolQueue[0]?.receivedAt ?? now()) + context.toolTimeoutMs),
+    untilLateWaitEnds: ({ context }: { context: CallSessionContext }) => until(context.lateWaitUntil ?? now()),
   };
 }
 
 const cancelsOwn = (outcome: ToolOutcome, context: CallSessionContext) =>
   outcome.cancelledAppointmentId !== undefined && outcome.cancelledAppointmentId === context.appointment?.id;
+
+/** Until told otherwise, the end of a call waits this long for a tool answered `UNAVAILABLE` to settle. */
+export const DEFAULT_LATE_RESULT_WAIT_MS = 15_000;
+
+const lateIds = (context: CallSessionContext) => context.lateToolIds ?? [];
+const nothingPending = (context: CallSessionContext) => context.toolQueue.length === 0 && lateIds(context).length === 0;
 
 const outcomeOf = (context: CallSessionContext, dropped: boolean): SessionOutcome =>
   dropped ? 'dropped' : context.appointment ? 'booked' : 'no_booking';
@@ -88,10 +95,14 @@ export const callSessionMachine = setup({
     untilExtensionDue: 0,
     untilResumeDeadline: 0,
     toolTimeout: 2000,
+    untilLateWaitEnds: 0,
   },
   actions: {
+    // Late runs of the process before the restart will never report: storage's word covers them.
     adoptStored: assign(({ context, event }) =>
-      event.type === 'session.restored' ? { hold: event.hold, appointment: event.appointment } : { hold: context.hold, appointment: context.appointment },
+      event.type === 'session.restored'
+        ? { hold: event.hold, appointment: event.appointment, lateToolIds: [], lateWaitUntil: null }
+        : { hold: context.hold, appointment: context.appointment },
     ),
     takeHold: enqueueActions(({ context, enqueue, event }) => {
       if (event.type !== 'hold.placed') return;
@@ -110,6 +121,46 @@ export const callSessionMachine = setup({
       if (!call) return;
       enqueue.assign({ toolQueue: context.toolQueue.slice(1) });
       enqueue.emit({ type: 'tool.answered', call, response: context.unavailableResponse, latencyMs: context.toolTimeoutMs });
+      enqueue.raise({ type: 'tools.settled' });
+    }),
+    /** The run given up on the timeout may still commit (a slow database, not a dead one): wait for its word. */
+    awaitLateResult: assign(({ context }) => {
+      const call = context.toolQueue[0];
+      if (!call) return {};
+      const givenUpAt = call.receivedAt + context.toolTimeoutMs;
+      return {
+        lateToolIds: [...lateIds(context), call.id],
+        lateWaitUntil: context.lateWaitUntil ?? givenUpAt + (context.lateResultWaitMs ?? DEFAULT_LATE_RESULT_WAIT_MS),
+      };
+    }),
+    /**
+     * A late result becomes the session's word, as the database holds it (PROTOCOL §3): its
+     * appointment is told at once, and its hold change applies if the session still has the
+     * hold it had when the call was asked; a hold placed late over a newer one is given up.
+     */
+    adoptLateResult: enqueueActions(({ context, enqueue, event }) => {
+      if (event.type !== 'tool.settledLate') return;
+      const remaining = lateIds(context).filter((id) => id !== event.call.id);
+      enqueue.assign({ lateToolIds: remaining, lateWaitUntil: remaining.length > 0 ? (context.lateWaitUntil ?? null) : null });
+      const outcome = event.outcome;
+      if (outcome) {
+        enqueue.assign({ request: outcome.request ?? context.request, alternatives: outcome.alternatives ?? context.alternatives });
+        if (outcome.appointment) {
+          enqueue.assign({ appointment: outcome.appointment });
+          enqueue.emit({ type: 'appointment.updated', status: 'booked', appointment: outcome.appointment });
+        } else if (cancelsOwn(outcome, context) && context.appointment) {
+          enqueue.emit({ type: 'appointment.updated', status: 'cancelled', appointment: context.appointment });
+          enqueue.assign({ appointment: null });
+        }
+        const current = context.hold?.id ?? null;
+        if (current === event.holdIdWhenAsked) {
+          if (outcome.hold?.kind === 'placed') enqueue.raise({ type: 'hold.placed', hold: outcome.hold.hold });
+          if (outcome.hold?.kind === 'ended') enqueue.raise({ type: 'hold.ended', status: outcome.hold.status });
+        } else if (outcome.hold?.kind === 'placed' && outcome.hold.hold.id !== current) {
+          enqueue.spawnChild('releaseHold', { input: { holdId: outcome.hold.hold.id } });
+        }
+      }
+      enqueue.raise({ type: 'tools.settled' });
     }),
     announceRelease: enqueueActions(({ context, enqueue }) => {
       if (context.hold) enqueue.emit({ type: 'hold.updated', status: 'released', hold: context.hold });
@@ -122,7 +173,11 @@ export const callSessionMachine = setup({
   },
   guards: {
     hasQueuedTool: ({ context }) => context.toolQueue.length > 0,
-    endDue: ({ context }) => context.endRequested === true && context.toolQueue.length === 0,
+    nothingPending: ({ context }) => nothingPending(context),
+    endDue: ({ context }) => context.endRequested === true && nothingPending(context),
+    dropDue: ({ context }) => context.dropDue === true && nothingPending(context),
+    awaitingLate: ({ context }) => lateIds(context).length > 0,
+    isAwaitedLate: ({ context, event }) => event.type === 'tool.settledLate' && lateIds(context).includes(event.call.id),
     extensionDue: ({ context, event }) => {
       const hold = context.hold;
       if (!hold || !('at' in event) || hold.expiresAt >= hold.maxExpiresAt) return false;
@@ -153,9 +208,14 @@ export const callSessionMachine = setup({
       on: {
         'caller.activity': { actions: assign({ callerSpeaking: ({ event }) => event.speaking }) },
         // Tools already asked for are answered first: a booking in flight ends the call as booked.
-        'session.end': { actions: assign({ endRequested: true }) },
+        'session.end': [{ guard: 'nothingPending', target: 'ending' }, { actions: assign({ endRequested: true }) }],
+        'tool.settledLate': { guard: 'isAwaitedLate', actions: 'adoptLateResult' },
+        // Raised after a tool's hold events, so the end sees the hold that tool left.
+        'tools.settled': [
+          { guard: 'endDue', target: 'ending' },
+          { guard: 'dropDue', target: 'dropping' },
+        ],
       },
-      always: { guard: 'endDue', target: 'ending' },
       states: {
         tools: {
           initial: 'idle',
@@ -186,6 +246,7 @@ export const callSessionMachine = setup({
                     enqueue.emit({ type: 'tool.answered', call, response: outcome.response, latencyMs });
                     if (outcome.hold?.kind === 'placed') enqueue.raise({ type: 'hold.placed', hold: outcome.hold.hold });
                     if (outcome.hold?.kind === 'ended') enqueue.raise({ type: 'hold.ended', status: outcome.hold.status });
+                    enqueue.raise({ type: 'tools.settled' });
                   }),
                 },
                 onError: {
@@ -194,7 +255,7 @@ export const callSessionMachine = setup({
                 },
               },
               after: {
-                toolTimeout: { target: 'idle', actions: 'answerUnavailable' },
+                toolTimeout: { target: 'idle', actions: ['awaitLateResult', 'answerUnavailable'] },
               },
             },
           },
@@ -297,6 +358,24 @@ export const callSessionMachine = setup({
             },
           },
         },
+        /** Whether a tool answered `UNAVAILABLE` may still commit; the wait for it is bounded. */
+        late: {
+          initial: 'clear',
+          states: {
+            clear: {
+              always: { guard: 'awaitingLate', target: 'awaiting' },
+            },
+            awaiting: {
+              always: { guard: ({ context }) => lateIds(context).length === 0, target: 'clear' },
+              after: {
+                untilLateWaitEnds: {
+                  target: 'clear',
+                  actions: [assign({ lateToolIds: [], lateWaitUntil: null }), raise({ type: 'tools.settled' })],
+                },
+              },
+            },
+          },
+        },
         connection: {
           initial: 'connected',
           states: {
@@ -308,11 +387,11 @@ export const callSessionMachine = setup({
             },
             suspended: {
               on: {
-                'connection.opened': { target: 'connected', actions: assign({ disconnectedAt: null }) },
+                'connection.opened': { target: 'connected', actions: assign({ disconnectedAt: null, dropDue: false }) },
                 'session.restored': { target: 'suspended', reenter: true },
               },
               after: {
-                untilResumeDeadline: { target: '#callSession.dropping' },
+                untilResumeDeadline: [{ guard: 'nothingPending', target: '#callSession.dropping' }, { actions: assign({ dropDue: true }) }],
               },
             },
           },

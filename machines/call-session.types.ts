@@ -100,6 +100,8 @@ export interface CallSessionInput {
   toolTimeoutMs: number;
   /** The answer given when storage fails or is too slow, already in the call's language. */
   unavailableResponse: ToolResponse;
+  /** How long the end of a call waits for tools answered `UNAVAILABLE` to settle (the database was slow, not down). */
+  lateResultWaitMs?: number;
 }
 
 export interface ToolLatency {
@@ -120,6 +122,15 @@ export interface CallSessionContext extends CallSessionInput {
   toolLatencies: ToolLatency[];
   /** `session.end` came while tools were still running or queued: the call ends once they are answered. */
   endRequested?: boolean;
+  /**
+   * Tool calls answered `UNAVAILABLE` on the timeout whose run may still commit: the session
+   * waits for their word (`tool.settledLate`), up to `lateResultWaitMs`, before it ends.
+   */
+  lateToolIds?: string[];
+  /** When the wait for late results gives up; null while none is awaited. */
+  lateWaitUntil?: number | null;
+  /** The grace period ran out while late results were awaited: the call is dropped once they are in. */
+  dropDue?: boolean;
 }
 
 /** Events the transport (or a test) sends in. Every event carries the instant it happened. */
@@ -132,11 +143,20 @@ export type CallSessionEvent =
   | { type: 'connection.opened'; at: number }
   /** After a restart: storage's word on the session's live hold and appointment, which wins over the snapshot. */
   | { type: 'session.restored'; at: number; hold: HoldView | null; appointment: AppointmentView | null }
+  /**
+   * A tool answered `UNAVAILABLE` finished after all: its outcome (null if it failed) and the
+   * hold the session had when the call was asked, so a hold placed since is not overridden.
+   */
+  | { type: 'tool.settledLate'; call: ToolCall; outcome: ToolOutcome | null; holdIdWhenAsked: string | null }
   | { type: 'hold.placed'; hold: HoldView }
-  | { type: 'hold.ended'; status: 'released' | 'booked' | 'lost' | 'expired' };
+  | { type: 'hold.ended'; status: 'released' | 'booked' | 'lost' | 'expired' }
+  /** Raised after every tool settles (and its hold events), so ending sees the tool's changes. */
+  | { type: 'tools.settled' };
 
 /** Events the machine emits for whoever carries the session (a socket, an adapter, a test). */
 export type CallSessionEmitted =
   | { type: 'tool.answered'; call: ToolCall; response: ToolResponse; latencyMs: number }
   | { type: 'hold.updated'; status: HoldUpdateStatus; hold: HoldView }
+  /** The session's appointment changed outside a tool answer (a booking answered `UNAVAILABLE` that committed after all). */
+  | { type: 'appointment.updated'; status: 'booked' | 'cancelled'; appointment: AppointmentView }
   | { type: 'session.ended'; outcome: SessionOutcome; appointment: AppointmentView | null };

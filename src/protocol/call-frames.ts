@@ -133,6 +133,7 @@ export type OutboundFrame =
   | { type: 'session.ready'; call_id: string; resumed: boolean; state: unknown; now: string; timezone: string; hold: WireHold | null }
   | { type: 'tool.result'; id: string; ok: boolean; result: Record<string, unknown>; error?: { code: string; message: string } }
   | { type: 'hold.updated'; hold: WireHold }
+  | { type: 'appointment.updated'; appointment: WireAppointment & { status: 'booked' | 'cancelled' } }
   | { type: 'session.ended'; outcome: 'booked' | 'no_booking' | 'dropped'; appointment: WireAppointment | null }
   | { type: 'pong'; id?: string | number }
   | { type: 'error'; code: FrameErrorCode; message: string; ref?: string | number };

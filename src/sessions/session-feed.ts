@@ -6,6 +6,7 @@ export type SessionFeedEvent =
   | { type: 'session.started'; tenant: string; call_id: string; resumed: boolean; at: string }
   | { type: 'state.changed'; tenant: string; call_id: string; state: unknown; at: string }
   | { type: 'hold.changed'; tenant: string; call_id: string; hold: unknown; at: string }
+  | { type: 'appointment.changed'; tenant: string; call_id: string; appointment: unknown; at: string }
   | { type: 'tool.answered'; tenant: string; call_id: string; tool: string; id: string; ok: boolean; latency_ms: number; at: string }
   | { type: 'session.ended'; tenant: string; call_id: string; outcome: string; at: string };
 

@@ -18,6 +18,9 @@ export interface SessionEffects {
   clock: () => number;
 }
 
+/** The system id each session's root actor is created with, so its tool runs can reach it after a timeout. */
+export const SESSION_SYSTEM_ID = 'session';
+
 export function provideSessionMachine(effects: SessionEffects) {
   const { tools, bookingStore, answers, holdTtlMs, clock } = effects;
   return callSessionMachine.provide({
@@ -25,21 +28,27 @@ export function provideSessionMachine(effects: SessionEffects) {
     actors: {
       /**
        * Answers a tool call: the first answer again for a repeated id, else the tool's. A
-       * tool that finishes after the machine answered `UNAVAILABLE` (the actor is stopped
-       * then) gives up a hold it placed, which the caller never heard of; that run does not
-       * stand as the id's answer, so a retry runs afresh. Any other late answer stands.
+       * run that finishes after the machine answered `UNAVAILABLE` (the actor is stopped
+       * then) is not lost: its outcome goes to the session as `tool.settledLate`, which
+       * takes it as the database holds it, and it stands as the id's answer for a retry.
        */
-      runTool: fromPromise<ToolOutcome, { call: ToolCall; session: SessionView }>(async ({ input, signal }) => {
+      runTool: fromPromise<ToolOutcome, { call: ToolCall; session: SessionView }>(async ({ input, signal, system }) => {
         const { call, session } = input;
-        const answer = await answers.answer(session.sessionId, call, async () => {
-          const ran = await tools.run(call, session);
-          if (signal.aborted && ran.hold?.kind === 'placed') {
-            await bookingStore.releaseHold(ran.hold.hold.id);
-            return { answer: ran, stands: false };
+        const reportLate = (outcome: ToolOutcome | null) => {
+          const root = system.get(SESSION_SYSTEM_ID);
+          if (signal.aborted && root?.getSnapshot().status === 'active') {
+            root.send({ type: 'tool.settledLate', call, outcome, holdIdWhenAsked: session.hold?.id ?? null });
           }
-          return { answer: ran, stands: true };
-        });
-        return { ...answer, finishedAt: clock() };
+        };
+        try {
+          const answer = await answers.answer(session.sessionId, call, () => tools.run(call, session));
+          const outcome = { ...answer, finishedAt: clock() };
+          reportLate(outcome);
+          return outcome;
+        } catch (error) {
+          reportLate(null);
+          throw error;
+        }
       }),
       extendHold: fromPromise<ExtensionResult, { holdId: string }>(async ({ input }) => {
         const extended = await bookingStore.extendHold(input.holdId, holdTtlMs);

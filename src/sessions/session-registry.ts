@@ -21,7 +21,7 @@ import type { DrizzleSessionStore, SessionEventRecord, SessionRecord } from '../
 import { appointmentView, holdView, isoIn, wireAppointment, wireHold } from '../tools/wire.js';
 import type { EventLog } from './event-log.js';
 import type { SessionFeed } from './session-feed.js';
-import type { ProvidedSessionMachine } from './session-machine.js';
+import { SESSION_SYSTEM_ID, type ProvidedSessionMachine } from './session-machine.js';
 import type { ToolAnswers } from './tool-answers.js';
 
 /** Whatever carries a session's frames: a WebSocket, an adapter's socket, a test double. */
@@ -244,6 +244,7 @@ export class SessionRegistry {
   private create(key: string, record: SessionRecord, frame: StartFrame, timezone: string, fresh: boolean): LiveSession {
     const locale = frame.locale ?? null;
     const actor = createActor(this.options.machine, {
+      systemId: SESSION_SYSTEM_ID,
       input: {
         sessionId: record.id,
         tenantId: record.tenantId,
@@ -267,7 +268,7 @@ export class SessionRegistry {
     }
     const catalog = await this.options.catalogs.get(record.tenantId);
     const persisted = record.snapshot as SessionSnapshot;
-    const actor = createActor(this.options.machine, { snapshot: persisted, input: persisted.context });
+    const actor = createActor(this.options.machine, { systemId: SESSION_SYSTEM_ID, snapshot: persisted, input: persisted.context });
     const session = this.track(key, record, actor, catalog?.timezone ?? 'UTC', false);
     const holdings = await this.options.bookingStore.sessionHoldings(record.id);
     actor.send({
@@ -320,6 +321,12 @@ export class SessionRegistry {
         const hold = wireHold(event.hold, event.status, session.timezone);
         this.enqueue(session, { type: 'hold.updated', hold });
         this.options.feed.publish({ ...base, type: 'hold.changed', hold });
+        break;
+      }
+      case 'appointment.updated': {
+        const appointment = { ...wireAppointment(event.appointment, session.timezone), status: event.status };
+        this.enqueue(session, { type: 'appointment.updated', appointment });
+        this.options.feed.publish({ ...base, type: 'appointment.changed', appointment });
         break;
       }
       case 'session.ended': {

@@ -27,13 +27,6 @@ interface SessionAnswers {
   running: Map<string, Promise<unknown>>;
 }
 
-/** What a run of a tool produced, and whether its answer stands as the id's first answer. */
-export interface ToolRun<A extends { response: ToolResponse }> {
-  answer: A;
-  /** False for a run whose answer was never heard and whose effects were undone. */
-  stands: boolean;
-}
-
 export class ToolAnswers {
   private readonly sessions = new Map<string, SessionAnswers>();
 
@@ -52,8 +45,8 @@ export class ToolAnswers {
     this.sessions.delete(sessionId);
   }
 
-  /** The first answer to `call`'s id if there is one, else `run`'s, kept as the first when it stands. */
-  async answer<A extends { response: ToolResponse }>(sessionId: string, call: ToolCall, run: () => Promise<ToolRun<A>>): Promise<A | { response: ToolResponse }> {
+  /** The first answer to `call`'s id if there is one, else `run`'s, kept as the first. */
+  async answer<A extends { response: ToolResponse }>(sessionId: string, call: ToolCall, run: () => Promise<A>): Promise<A | { response: ToolResponse }> {
     const session = this.sessions.get(sessionId);
     await session?.running.get(call.id);
     const earlier = await this.find(sessionId, call.id);
@@ -61,8 +54,8 @@ export class ToolAnswers {
     const running = run();
     session?.running.set(call.id, running.catch(() => {}));
     try {
-      const { answer, stands } = await running;
-      if (stands) await this.keep(sessionId, call, answer.response);
+      const answer = await running;
+      await this.keep(sessionId, call, answer.response);
       return answer;
     } finally {
       session?.running.delete(call.id);

@@ -289,15 +289,19 @@ describe.each(drivers)('call contract on %s', (driver) => {
     client.send({ type: 'ping', id: 'alive' });
     expect(await client.next('pong')).toMatchObject({ id: 'alive' });
     // The runtime retries the same id while the first check is still waiting for storage:
-    // the retry waits for it. That check then places a hold nobody was told of and gives
-    // it up, so the retry runs afresh and holds the slot.
+    // the retry waits for it. That check then holds the slot after all; the session takes
+    // the hold (PROTOCOL §3), tells the runtime, and the retry returns that first answer.
+    const mark = client.frames.length;
     const retry = client.tool('check_availability', { service: 'Herrenschnitt', date: friday, time: '12:00', staff: 'Aylin' }, 'stuck');
     await sleep(100);
     release();
     await blocker;
-    expect(await retry).toMatchObject({ ok: true, result: { available: true, hold: { status: 'held' } } });
-    const holds = await broker.database.db.execute(sql`SELECT status FROM holds WHERE call_id = ${stuckCall} ORDER BY placed_at`);
-    expect(rowsOf<{ status: string }>(holds).map((row) => row.status)).toEqual(['released', 'held']);
+    const answer = await retry;
+    expect(answer).toMatchObject({ ok: true, result: { available: true, hold: { status: 'held' } } });
+    const heldId = (answer.result.hold as { id: string }).id;
+    expect(await client.next((frame) => frame.type === 'hold.updated', { after: mark })).toMatchObject({ hold: { id: heldId, status: 'held' } });
+    const holds = await broker.database.db.execute(sql`SELECT id, status FROM holds WHERE call_id = ${stuckCall} ORDER BY placed_at`);
+    expect(rowsOf<{ id: string; status: string }>(holds)).toEqual([{ id: heldId, status: 'held' }]);
     expect((await client.tool('list_services')).ok).toBe(true);
     client.close();
   });

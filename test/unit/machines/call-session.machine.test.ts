@@ -403,4 +403,109 @@ describe('call session machine', () => {
     expect(vanished.getSnapshot().context).toMatchObject({ hold: null, appointment: { id: 'a9' } });
     expect(vanished.getSnapshot().value).toMatchObject({ live: { hold: 'none' } });
   });
+
+  describe('a tool answered UNAVAILABLE that commits after all (PROTOCOL §3: the session takes the database’s word)', () => {
+    const hangingBooking = (call: ToolCall, s: SessionView, now: number) =>
+      call.name === 'book_appointment' ? new Promise<ToolOutcome>(() => {}) : placingTool(call, s, now);
+    const lateBooking = (now: number) => placingTool({ id: 'b', name: 'book_appointment', arguments: {}, receivedAt: now }, {} as SessionView, now);
+
+    it('adopts a late booking at once: appointment.updated and hold.updated booked, and the call ends as booked', async () => {
+      const session = start({ tool: hangingBooking });
+      await callTool(session, 'check_availability');
+      await callTool(session, 'book_appointment', 'b');
+      await advance(session, 2000, 500);
+      expect(session.emitted.filter((e) => e.type === 'tool.answered').map((e) => e.response.error?.code)).toEqual([undefined, 'UNAVAILABLE']);
+      session.actor.send({ type: 'tool.settledLate', call: { id: 'b', name: 'book_appointment', arguments: {}, receivedAt: 0 }, outcome: lateBooking(session.clock.now()), holdIdWhenAsked: 'h1' });
+      await settle();
+      expect(session.emitted.filter((e) => e.type !== 'tool.answered')).toEqual([
+        expect.objectContaining({ type: 'hold.updated', status: 'held' }),
+        { type: 'appointment.updated', status: 'booked', appointment: expect.objectContaining({ id: 'a1' }) },
+        expect.objectContaining({ type: 'hold.updated', status: 'booked' }),
+      ]);
+      session.actor.send({ type: 'session.end', at: session.clock.now() });
+      await settle();
+      expect(session.emitted.at(-1)).toMatchObject({ type: 'session.ended', outcome: 'booked', appointment: { id: 'a1' } });
+      expect(session.fake.released).toEqual([null]);
+    });
+
+    it('waits for a late result before it ends the call, and ends with what it says', async () => {
+      const session = start({ tool: hangingBooking });
+      await callTool(session, 'check_availability');
+      await callTool(session, 'book_appointment', 'b');
+      await advance(session, 2000, 500);
+      session.actor.send({ type: 'session.end', at: session.clock.now() });
+      await advance(session, 5000);
+      expect(session.actor.getSnapshot().status).toBe('active');
+      session.actor.send({ type: 'tool.settledLate', call: { id: 'b', name: 'book_appointment', arguments: {}, receivedAt: 0 }, outcome: lateBooking(session.clock.now()), holdIdWhenAsked: 'h1' });
+      await settle();
+      expect(session.emitted.at(-1)).toMatchObject({ type: 'session.ended', outcome: 'booked' });
+      expect(session.fake.released).toEqual([null]);
+    });
+
+    it('waits a bounded time: with no word from the run, the call ends and its hold is released', async () => {
+      const session = start({ tool: hangingBooking });
+      await callTool(session, 'check_availability');
+      await callTool(session, 'book_appointment', 'b');
+      await advance(session, 2000, 500);
+      session.actor.send({ type: 'session.end', at: session.clock.now() });
+      await advance(session, 14_000);
+      expect(session.actor.getSnapshot().status).toBe('active');
+      await advance(session, 1000);
+      expect(session.emitted.at(-1)).toMatchObject({ type: 'session.ended', outcome: 'no_booking' });
+      expect(session.fake.released).toEqual(['h1']);
+    });
+
+    it('gives up a hold placed late when the session has placed a newer one since', async () => {
+      let placed = 0;
+      const session = start({
+        tool: (call, s, now) => {
+          if (call.id === 'slow') return new Promise<ToolOutcome>(() => {});
+          const outcome = placingTool(call, s, now);
+          return outcome.hold?.kind === 'placed' ? { ...outcome, hold: { kind: 'placed', hold: { ...outcome.hold.hold, id: `h${++placed}` } } } : outcome;
+        },
+      });
+      await callTool(session, 'check_availability', 'slow');
+      await advance(session, 2000, 500);
+      await callTool(session, 'check_availability', 'fast');
+      const late = { ...placingTool({ id: 'slow', name: 'check_availability', arguments: {}, receivedAt: 0 }, {} as SessionView, 0) };
+      late.hold = { kind: 'placed', hold: { ...holdAt(0), id: 'h-late' } };
+      session.actor.send({ type: 'tool.settledLate', call: { id: 'slow', name: 'check_availability', arguments: {}, receivedAt: 0 }, outcome: late, holdIdWhenAsked: null });
+      await settle();
+      expect(session.actor.getSnapshot().context.hold).toMatchObject({ id: 'h1' });
+      expect(session.fake.released).toEqual(['h-late']);
+      expect(session.emitted.filter((e) => e.type === 'hold.updated').map((e) => `${e.status} ${e.hold.id}`)).toEqual(['held h1']);
+    });
+  });
+
+  describe('ending while the last tool runs keeps that tool’s hold change', () => {
+    it('releases a hold placed by the check that was running when session.end came', async () => {
+      let finish: () => void = () => {};
+      const session = start({
+        tool: (call, s, now) => new Promise<ToolOutcome>((resolve) => (finish = () => resolve(placingTool(call, s, now)))),
+      });
+      await callTool(session, 'check_availability');
+      session.actor.send({ type: 'session.end', at: session.clock.now() });
+      finish();
+      for (let i = 0; i < 4; i++) await settle();
+      expect(session.fake.released).toEqual(['h1']);
+      expect(holdUpdates(session.emitted)).toEqual(['held', 'released']);
+      expect(session.emitted.at(-1)).toMatchObject({ type: 'session.ended', outcome: 'no_booking' });
+    });
+
+    it('does not call a hold released that the running booking converted', async () => {
+      let finish: () => void = () => {};
+      const session = start({
+        tool: (call, s, now) =>
+          call.name === 'book_appointment' ? new Promise<ToolOutcome>((resolve) => (finish = () => resolve(placingTool(call, s, now)))) : placingTool(call, s, now),
+      });
+      await callTool(session, 'check_availability');
+      await callTool(session, 'book_appointment');
+      session.actor.send({ type: 'session.end', at: session.clock.now() });
+      finish();
+      for (let i = 0; i < 4; i++) await settle();
+      expect(holdUpdates(session.emitted)).toEqual(['held', 'booked']);
+      expect(session.fake.released).toEqual([null]);
+      expect(session.emitted.at(-1)).toMatchObject({ type: 'session.ended', outcome: 'booked' });
+    });
+  });
 });
