@@ -24,7 +24,7 @@ export function parseOr400<T>(schema: z.ZodType<T>, value: unknown, code: 'INVAL
 }
 
 export async function adminRoutes(app: FastifyInstance, { broker }: { broker: Broker }) {
-  app.addHook('preHandler', requireAdmin(broker.config.adminToken));
+  app.addHook('onRequest', requireAdmin(broker.config.adminToken));
 
   async function knownTenant(params: unknown) {
     const { tenant } = parseOr400(tenantParams, params);
