@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { Broker } from './broker.js';
 import type { Config } from './config.js';
 import { BrokerError } from './errors.js';
+import { redactingLoggerOptions } from './observability/log-redaction.js';
 import { MAX_FRAME_BYTES } from './protocol/call-frames.js';
 import { adminRoutes } from './routes/admin.js';
 import { callRoutes } from './routes/calls.js';
@@ -30,7 +31,7 @@ declare module 'fastify' {
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // PROTOCOL §3 allows call ids of up to 128 characters; fastify's default stops at 100.
-  const app = Fastify({ logger: options.logger ?? { level: options.config.logLevel }, bodyLimit: 1024 * 1024, routerOptions: { maxParamLength: 256 } });
+  const app = Fastify({ logger: redactingLoggerOptions(options.logger, options.config.logLevel), bodyLimit: 1024 * 1024, routerOptions: { maxParamLength: 256 } });
   const broker = new Broker({ config: options.config, database: options.database, logger: app.log, ...(options.clock ? { clock: options.clock } : {}) });
   app.decorate('broker', broker);
 
