@@ -6,7 +6,7 @@ export type SessionFeedEvent =
   | { type: 'session.started'; tenant: string; call_id: string; resumed: boolean; at: string }
   | { type: 'state.changed'; tenant: string; call_id: string; state: unknown; at: string }
   | { type: 'hold.changed'; tenant: string; call_id: string; hold: unknown; at: string }
-  | { type: 'tool.answered'; tenant: string; call_id: string; tool: string; id: string; ok: boolean; latency_ms: number; at: string }
+  | { type: 'tool.answered'; tenant: string; call_id: string; tool: string; id: string; ok: boolean; latency_ms: number; error_code?: string; at: string }
   | { type: 'session.ended'; tenant: string; call_id: string; outcome: string; at: string };
 
 export type SessionFeedListener = (event: SessionFeedEvent) => void;
