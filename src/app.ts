@@ -5,8 +5,10 @@
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Broker } from './broker.js';
+import type { BrokerMetrics } from './observability/metrics.js';
 import type { Config } from './config.js';
 import { BrokerError } from './errors.js';
+import { redactingLoggerOptions } from './observability/log-redaction.js';
 import { MAX_FRAME_BYTES } from './protocol/call-frames.js';
 import { adminRoutes } from './routes/admin.js';
 import { callRoutes } from './routes/calls.js';
@@ -25,14 +27,16 @@ export interface AppOptions {
 declare module 'fastify' {
   interface FastifyInstance {
     broker: Broker;
+    metrics: BrokerMetrics;
   }
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // PROTOCOL §3 allows call ids of up to 128 characters; fastify's default stops at 100.
-  const app = Fastify({ logger: options.logger ?? { level: options.config.logLevel }, bodyLimit: 1024 * 1024, routerOptions: { maxParamLength: 256 } });
+  const app = Fastify({ logger: redactingLoggerOptions(options.logger, options.config.logLevel), bodyLimit: 1024 * 1024, routerOptions: { maxParamLength: 256 } });
   const broker = new Broker({ config: options.config, database: options.database, logger: app.log, ...(options.clock ? { clock: options.clock } : {}) });
   app.decorate('broker', broker);
+  app.decorate('metrics', broker.metrics);
 
   app.setErrorHandler((error, request, reply) => {
     if (error instanceof BrokerError) return reply.status(error.status).send(error.toBody());
@@ -59,7 +63,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(adminRoutes, { broker });
   await app.register(callRoutes, { broker });
-  await app.register(healthRoutes, { broker });
+  await app.register(healthRoutes, { broker, database: options.database });
   await app.register(sessionRoutes, { broker });
   await app.register(inspectorRoutes);
 

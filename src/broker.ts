@@ -7,6 +7,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import { BookingService } from './booking/booking-service.js';
 import { CatalogCache } from './booking/catalog-cache.js';
 import type { Config } from './config.js';
+import { CountingSessionStore } from './observability/counting-session-store.js';
+import { BrokerMetrics } from './observability/metrics.js';
 import { EventLog } from './sessions/event-log.js';
 import { SessionFeed } from './sessions/session-feed.js';
 import { provideSessionMachine } from './sessions/session-machine.js';
@@ -16,7 +18,7 @@ import { DrizzleBookingStore } from './store/booking-store.js';
 import { DrizzleCatalogStore } from './store/catalog-store.js';
 import type { DatabaseHandle } from './store/database.js';
 import { InspectorQueries } from './store/inspector-queries.js';
-import { DrizzleSessionStore } from './store/session-store.js';
+import type { DrizzleSessionStore } from './store/session-store.js';
 import { ToolRunner } from './tools/tool-runner.js';
 
 /** PROTOCOL §4: a tool whose storage does not answer is answered `UNAVAILABLE` within 2 s. */
@@ -40,6 +42,8 @@ export class Broker {
   readonly booking: BookingService;
   readonly feed = new SessionFeed();
   readonly sessions: SessionRegistry;
+  /** What `/metrics` shows; the call transport reports frames and closes to it. */
+  readonly metrics: BrokerMetrics;
   private readonly eventLog: EventLog;
   private sweeper: NodeJS.Timeout | null = null;
 
@@ -49,7 +53,9 @@ export class Broker {
     this.config = config;
     this.catalogStore = new DrizzleCatalogStore(database.db);
     this.bookingStore = new DrizzleBookingStore(database.db);
-    this.sessionStore = new DrizzleSessionStore(database.db);
+    this.metrics = new BrokerMetrics({ liveSessions: () => this.sessions.size });
+    this.metrics.observe(this.feed);
+    this.sessionStore = new CountingSessionStore(database.db, this.metrics);
     this.inspectorQueries = new InspectorQueries(database.db);
     this.catalogs = new CatalogCache(this.catalogStore, clock);
     this.booking = new BookingService({ store: this.bookingStore, clock: () => new Date(clock()), holdTtlMs: config.holdTtlMs, holdMaxMs: config.holdMaxMs });

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { localDays } from '../booking/availability.js';
 import { BrokerError } from '../errors.js';
-import { catalogSchema, toCatalog } from '../protocol/catalog.js';
+import { catalogSchema, toCatalog, unstorableCatalogIssues } from '../protocol/catalog.js';
 import { describeIssues } from '../protocol/issues.js';
 import { describeAppointmentForAdmin } from '../tools/wire.js';
 import type { Broker } from '../broker.js';
@@ -24,7 +24,7 @@ export function parseOr400<T>(schema: z.ZodType<T>, value: unknown, code: 'INVAL
 }
 
 export async function adminRoutes(app: FastifyInstance, { broker }: { broker: Broker }) {
-  app.addHook('preHandler', requireAdmin(broker.config.adminToken));
+  app.addHook('onRequest', requireAdmin(broker.config.adminToken));
 
   async function knownTenant(params: unknown) {
     const { tenant } = parseOr400(tenantParams, params);
@@ -34,6 +34,8 @@ export async function adminRoutes(app: FastifyInstance, { broker }: { broker: Br
 
   app.put('/v1/admin/tenants/:tenant', async (request) => {
     const { tenant } = parseOr400(tenantParams, request.params);
+    const unstorable = unstorableCatalogIssues(request.body);
+    if (unstorable.length > 0) throw new BrokerError('INVALID_CATALOG', unstorable.join('; '), { issues: unstorable });
     const body = parseOr400(catalogSchema, request.body, 'INVALID_CATALOG');
     const { catalog, customers } = toCatalog(tenant, body);
     await broker.catalogStore.putCatalog(catalog, customers);

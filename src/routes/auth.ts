@@ -17,9 +17,11 @@ function sameSecret(given: string, expected: string): boolean {
 }
 
 /**
- * A preHandler that lets only the admin token through; with no admin token configured,
- * nothing gets through (PROTOCOL §1). Browsers cannot set headers on a WebSocket, so the
- * inspector's feed may pass it as `?token=`.
+ * A hook that lets only the admin token through; with no admin token configured, nothing
+ * gets through (PROTOCOL §1). Register it as `onRequest`: that runs before the body is
+ * read, so a caller without the token gets 401 and never makes the broker parse up to
+ * 1 MiB (a `preHandler` or `preValidation` would parse first and answer 400 or 413).
+ * Browsers cannot set headers on a WebSocket, so the inspector's feed may pass it as `?token=`.
  */
 export function requireAdmin(adminToken: string | undefined, options: { allowQueryToken?: boolean } = {}) {
   return async (request: FastifyRequest) => {

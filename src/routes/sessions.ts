@@ -83,7 +83,7 @@ export async function sessionRoutes(app: FastifyInstance, { broker }: { broker: 
     return { record, state: record.state, context: (record.snapshot as StoredSnapshot)?.context ?? null, connected: record.status === 'live' ? null : false };
   }
 
-  app.get('/v1/sessions', { preValidation: adminOnly }, async (request, reply) => {
+  app.get('/v1/sessions', { onRequest: adminOnly }, async (request, reply) => {
     const query = parseOr400(listQuery, request.query);
     const filter = { tenantId: query.tenant, status: query.status, outcome: query.outcome, startedFrom: query.from, startedBefore: query.to };
     const [records, total] = await Promise.all([
@@ -95,7 +95,7 @@ export async function sessionRoutes(app: FastifyInstance, { broker }: { broker: 
     return Promise.all(records.map(async (record) => describeListed(view(record), await zoneOf(record.tenantId))));
   });
 
-  app.get('/v1/sessions/stats', { preValidation: adminOnly }, async (request) => {
+  app.get('/v1/sessions/stats', { onRequest: adminOnly }, async (request) => {
     const query = parseOr400(statsQuery, request.query);
     const rows = await queries.holdStatistics({ tenantId: query.tenant, placedFrom: query.from, placedBefore: query.to });
     return rows.map((row) => ({
@@ -110,14 +110,14 @@ export async function sessionRoutes(app: FastifyInstance, { broker }: { broker: 
     }));
   });
 
-  app.get('/v1/sessions/machine', { preValidation: adminOnly }, async () => ({
+  app.get('/v1/sessions/machine', { onRequest: adminOnly }, async () => ({
     id: callSessionMachine.id,
     version: CALL_SESSION_MACHINE_VERSION,
     initial: callSessionMachine.root.initial?.target[0]?.key ?? null,
     states: describeStates(callSessionMachine.root),
   }));
 
-  app.get('/v1/sessions/:tenant/:call_id', { preValidation: adminOnly }, async (request) => {
+  app.get('/v1/sessions/:tenant/:call_id', { onRequest: adminOnly }, async (request) => {
     const params = parseOr400(sessionParams, request.params);
     const record = await broker.sessionStore.findSession(params.tenant, params.call_id);
     if (!record) throw new BrokerError('NOT_FOUND', `no session "${params.call_id}" for tenant "${params.tenant}"`);
@@ -132,7 +132,7 @@ export async function sessionRoutes(app: FastifyInstance, { broker }: { broker: 
 
   const validFeedQuery = async (request: FastifyRequest) => void parseOr400(feedQuery, request.query);
   // `logLevel: warn` keeps the request lines, whose URL carries the admin token, out of the log.
-  app.get('/v1/sessions/feed', { websocket: true, logLevel: 'warn', preValidation: [feedAuth, validFeedQuery] }, (socket, request) => {
+  app.get('/v1/sessions/feed', { websocket: true, logLevel: 'warn', onRequest: feedAuth, preValidation: validFeedQuery }, (socket, request) => {
     const { tenant } = parseOr400(feedQuery, request.query);
     const send = (message: SessionFeedEvent | { type: 'feed.ready'; tenant: string | null; at: string }) => {
       if (socket.readyState !== WebSocket.OPEN) return;

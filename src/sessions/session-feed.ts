@@ -7,7 +7,7 @@ export type SessionFeedEvent =
   | { type: 'state.changed'; tenant: string; call_id: string; state: unknown; at: string }
   | { type: 'hold.changed'; tenant: string; call_id: string; hold: unknown; at: string }
   | { type: 'appointment.changed'; tenant: string; call_id: string; appointment: unknown; at: string }
-  | { type: 'tool.answered'; tenant: string; call_id: string; tool: string; id: string; ok: boolean; latency_ms: number; at: string }
+  | { type: 'tool.answered'; tenant: string; call_id: string; tool: string; id: string; ok: boolean; latency_ms: number; error_code?: string; at: string }
   | { type: 'session.ended'; tenant: string; call_id: string; outcome: string; at: string };
 
 export type SessionFeedListener = (event: SessionFeedEvent) => void;

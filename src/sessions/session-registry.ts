@@ -314,7 +314,7 @@ export class SessionRegistry {
       case 'tool.answered': {
         const { ok, result, error } = event.response;
         this.enqueue(session, { type: 'tool.result', id: event.call.id, ok, result, ...(error ? { error } : {}) }, { toolCallId: event.call.id, latencyMs: event.latencyMs });
-        this.options.feed.publish({ ...base, type: 'tool.answered', tool: event.call.name, id: event.call.id, ok, latency_ms: event.latencyMs });
+        this.options.feed.publish({ ...base, type: 'tool.answered', tool: event.call.name, id: event.call.id, ok, latency_ms: event.latencyMs, ...(error ? { error_code: error.code } : {}) });
         break;
       }
       case 'hold.updated': {
