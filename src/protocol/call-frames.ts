@@ -5,8 +5,8 @@
  * @see ../../../shared/PROTOCOL.md §3
  */
 import { z } from 'zod';
-import { findJsonProblem, MAX_JSON_DEPTH, type JsonProblem } from './json-walk.js';
-import { storableText, UNSTORABLE_TEXT_MESSAGE } from './storable-text.js';
+import { describeJsonProblem, findJsonProblem, type JsonProblem } from './json-walk.js';
+import { storableText } from './storable-text.js';
 import { describeIssues } from './issues.js';
 
 /** Frames over this close the connection with 1009 (enforced by the socket's maxPayload). */
@@ -70,9 +70,7 @@ export type DecodedFrame = { ok: true; frame: InboundFrame } | { ok: false; erro
 const isInboundType = (type: string): type is InboundFrameType => Object.hasOwn(inboundFrameSchemas, type);
 
 function problemError(problem: JsonProblem, ref: string | number | null): FrameError {
-  const field = problem.path || 'frame';
-  const message = problem.kind === 'too_deep' ? `${field}: JSON must not be nested deeper than ${MAX_JSON_DEPTH} levels` : `${field}: ${UNSTORABLE_TEXT_MESSAGE}`;
-  return { code: 'BAD_MESSAGE', message, ref };
+  return { code: 'BAD_MESSAGE', message: describeJsonProblem({ ...problem, path: problem.path || 'frame' }), ref };
 }
 
 /** A frame's id echoed as `ref`: cut to the longest id any frame may carry, and storable. */

@@ -6,10 +6,8 @@
 import { DateTime, IANAZone } from 'luxon';
 import { z } from 'zod';
 import type { Catalog, Customer } from '../booking/catalog.js';
-import { unstorableIssues } from './storable-text.js';
+import { describeJsonProblem, findJsonProblems, MAX_JSON_DEPTH } from './json-walk.js';
 
-/** PROTOCOL §3 bounds frames at 32 levels of nesting; a catalog gets the same bound. */
-export const MAX_CATALOG_DEPTH = 32;
 
 const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'expected a local time HH:MM');
@@ -74,13 +72,13 @@ export type CatalogBody = z.infer<typeof catalogSchema>;
 
 /**
  * What the schema cannot see: every string of the body (names, aliases, labels, phones,
- * even keys nobody reads) that PostgreSQL cannot store, and nesting past
- * `MAX_CATALOG_DEPTH`. One line per issue naming its path, as `describeIssues` does.
+ * even keys nobody reads) that PostgreSQL cannot store, and nesting past 32 levels
+ * (PROTOCOL §3 bounds frames so; a catalog gets the same bound). One line per issue naming its path, as `describeIssues` does.
  * Run it before `catalogSchema`, which would otherwise pass such text on to a 500 or to
  * a silent U+FFFD.
  */
 export function unstorableCatalogIssues(body: unknown): string[] {
-  return unstorableIssues(body, { maxDepth: MAX_CATALOG_DEPTH }).map(({ path, message }) => (path.length > 0 ? `${path.join('.')}: ${message}` : message));
+  return findJsonProblems(body, { maxDepth: MAX_JSON_DEPTH }).map((problem) => describeJsonProblem(problem));
 }
 
 export function toCatalog(tenantId: string, body: CatalogBody): { catalog: Catalog; customers: Customer[] } {

@@ -3,48 +3,72 @@
  * the stack (PROTOCOL §3: deeper than 32 levels is `BAD_MESSAGE`; no frame may stop the
  * broker). Every walk of untrusted input goes through here.
  */
-import { UNSTORABLE_TEXT, storableText } from './storable-text.js';
+import { UNSTORABLE_TEXT, UNSTORABLE_TEXT_MESSAGE, storableText } from './storable-text.js';
 
 /** JSON nested deeper than this is refused (PROTOCOL §3). */
 export const MAX_JSON_DEPTH = 32;
 
-export type JsonProblem = { kind: 'too_deep'; path: string } | { kind: 'unstorable_text'; path: string };
-
-interface Pending {
-  value: unknown;
+/** One thing in parsed JSON that is refused, with the path to it (keys made storable, so the path can be echoed). */
+export interface JsonProblem {
+  kind: 'too_deep' | 'unstorable_text' | 'unstorable_key';
   path: string;
-  depth: number;
 }
+
+/** A value still to look at, or a bad key found while listing its object (reported in document order). */
+type Pending = { value: unknown; path: string; depth: number } | { badKeyAt: string };
 
 const join = (path: string, key: string | number) => (path ? `${path}.${key}` : String(key));
 
 /**
- * The first problem found in `value`, or null: nesting past `maxDepth` (objects and arrays
- * count a level each; the value itself is level 1) or a key or string that PostgreSQL
- * cannot store. The path names the field ('' for the value itself).
+ * Problems in `value`, in document order, at most `limit` of them: nesting past
+ * `maxDepth` (objects and arrays count a level each; the value itself is level 1) and keys
+ * or strings that PostgreSQL cannot store. Below a too-deep container it does not look.
  */
-export function findJsonProblem(value: unknown, maxDepth = MAX_JSON_DEPTH): JsonProblem | null {
+export function findJsonProblems(value: unknown, options: { maxDepth?: number; limit?: number } = {}): JsonProblem[] {
+  const maxDepth = options.maxDepth ?? MAX_JSON_DEPTH;
+  const limit = options.limit ?? 20;
+  const problems: JsonProblem[] = [];
   const stack: Pending[] = [{ value, path: '', depth: 0 }];
-  while (stack.length > 0) {
-    const { value: item, path, depth } = stack.pop()!;
+  while (stack.length > 0 && problems.length < limit) {
+    const pending = stack.pop()!;
+    if ('badKeyAt' in pending) {
+      problems.push({ kind: 'unstorable_key', path: pending.badKeyAt });
+      continue;
+    }
+    const { value: item, path, depth } = pending;
     if (typeof item === 'string') {
-      if (UNSTORABLE_TEXT.test(item)) return { kind: 'unstorable_text', path };
+      if (UNSTORABLE_TEXT.test(item)) problems.push({ kind: 'unstorable_text', path });
       continue;
     }
     if (typeof item !== 'object' || item === null) continue;
-    if (depth + 1 > maxDepth) return { kind: 'too_deep', path };
-    if (Array.isArray(item)) {
-      for (let index = item.length - 1; index >= 0; index--) stack.push({ value: item[index], path: join(path, index), depth: depth + 1 });
+    if (depth + 1 > maxDepth) {
+      problems.push({ kind: 'too_deep', path });
       continue;
     }
-    const entries = Object.entries(item);
+    const entries: Array<[string | number, unknown]> = Array.isArray(item) ? item.map((child, index) => [index, child]) : Object.entries(item);
+    // Pushed last-first, so problems come out in document order.
     for (let index = entries.length - 1; index >= 0; index--) {
       const [key, child] = entries[index]!;
-      if (UNSTORABLE_TEXT.test(key)) return { kind: 'unstorable_text', path: join(path, key) };
-      stack.push({ value: child, path: join(path, key), depth: depth + 1 });
+      const at = join(path, typeof key === 'string' ? storableText(key) : key);
+      stack.push({ value: child, path: at, depth: depth + 1 });
+      if (typeof key === 'string' && UNSTORABLE_TEXT.test(key)) stack.push({ badKeyAt: at });
     }
   }
-  return null;
+  return problems;
+}
+
+/** The first problem in `value`, or null. */
+export const findJsonProblem = (value: unknown, maxDepth = MAX_JSON_DEPTH): JsonProblem | null => findJsonProblems(value, { maxDepth, limit: 1 })[0] ?? null;
+
+/** "path: what is wrong", as error messages and `issues` name a field. */
+export function describeJsonProblem(problem: JsonProblem, maxDepth = MAX_JSON_DEPTH): string {
+  const what =
+    problem.kind === 'too_deep'
+      ? `JSON must not be nested deeper than ${maxDepth} levels`
+      : problem.kind === 'unstorable_key'
+        ? `key ${UNSTORABLE_TEXT_MESSAGE.replace(/^text /, '')}`
+        : UNSTORABLE_TEXT_MESSAGE;
+  return problem.path ? `${problem.path}: ${what}` : what;
 }
 
 /**

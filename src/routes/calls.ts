@@ -47,11 +47,17 @@ export async function callRoutes(app: FastifyInstance, { broker }: { broker: Bro
   app.get('/v1/calls/:callId', { websocket: true, preValidation: [authenticate, admitCall] }, (socket, request) => {
     const tenantId = request.callTenant!;
     const { callId } = request.params as { callId: string };
-    const { config } = broker;
+    const { config, metrics } = broker;
     const registry = broker.sessions;
     let handle: SessionHandle | null = null;
     /** Set once the broker gave up on this socket (too slow a reader): its frames are ignored from then on. */
     let abandoned = false;
+    /** The code this broker closed the socket with, if it did: what operators count (a peer that never answers shows 1006). */
+    let closedWith: number | null = null;
+    const close = (code: number, reason: string) => {
+      closedWith ??= code;
+      socket.close(code, reason);
+    };
     // Frames are handled in order; only session.start waits for storage, everything else is quick.
     let queue: Promise<void> = Promise.resolve();
     const frames = new TokenBucket(config.maxFramesPerS, config.maxFramesPerS * BURST_FACTOR);
@@ -61,7 +67,7 @@ export async function callRoutes(app: FastifyInstance, { broker }: { broker: Bro
       clearTimeout(startTimer);
       // ws sends the close frame behind what is buffered and destroys the socket if the
       // client has not answered within its close timeout, so memory stays bounded.
-      socket.close(code, reason);
+      close(code, reason);
       if (handle) registry.disconnect(handle, connection);
     };
     const startTimer = setTimeout(() => abandon(CloseCode.noStart, `no session.start within ${config.startTimeoutMs / 1000} s`), config.startTimeoutMs);
@@ -70,9 +76,10 @@ export async function callRoutes(app: FastifyInstance, { broker }: { broker: Bro
       send: (frame: OutboundFrame) => {
         if (socket.readyState !== WebSocket.OPEN) return;
         socket.send(encodeFrame(frame));
+        metrics.frameSent();
         if (socket.bufferedAmount > config.maxBufferedBytes) abandon(CloseCode.tooSlow, 'the client reads too slowly');
       },
-      close: (code, reason) => socket.close(code, reason),
+      close,
     };
     const reply = (frame: OutboundFrame) => {
       connection.send(frame);
@@ -81,7 +88,9 @@ export async function callRoutes(app: FastifyInstance, { broker }: { broker: Bro
 
     socket.on('message', (data, isBinary) => {
       if (abandoned) return;
+      metrics.frameReceived();
       if (!frames.take()) {
+        metrics.frameRateLimited();
         // Answered but neither queued nor logged: a flood must not reach the session or the event log.
         connection.send({ type: 'error', code: 'RATE_LIMITED', message: `more than ${config.maxFramesPerS} frames per second: frame dropped` });
         return;
@@ -118,7 +127,8 @@ export async function callRoutes(app: FastifyInstance, { broker }: { broker: Bro
         registry.receive(handle, frame);
       });
     });
-    socket.on('close', () => {
+    socket.on('close', (code) => {
+      metrics.socketClosed(closedWith ?? code);
       clearTimeout(startTimer);
       void queue.then(() => {
         if (handle) registry.disconnect(handle, connection);

@@ -39,6 +39,13 @@ describe.each(drivers)('call limits on %s', (driver) => {
       started.send({ type: 'ping', id: 'still-here' });
       expect(await started.next('pong')).toMatchObject({ id: 'still-here' });
       started.close();
+      // The broker counts the close when its side of the socket has closed, which may come just after the client's.
+      let metrics = '';
+      for (let attempt = 0; attempt < 100 && !/code="4001"/.test(metrics); attempt++) {
+        metrics = await (await fetch(new URL('/metrics', broker.url))).text();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(metrics).toMatch(/^callhold_socket_closes_total\{code="4001"\} 1$/m);
     });
 
     it('answers frames past the burst with RATE_LIMITED, drops them, and keeps the connection', async () => {
@@ -53,6 +60,8 @@ describe.each(drivers)('call limits on %s', (driver) => {
       expect(pongs.length).toBeLessThan(40);
       expect(pongs.length + limited.length).toBe(60);
       expect(limited[0]).toMatchObject({ message: expect.stringMatching(/more than 5 frames per second/) });
+      const metrics = await (await fetch(new URL('/metrics', broker.url))).text();
+      expect(metrics).toMatch(new RegExp(`^callhold_frames_rate_limited_total ${limited.length}$`, 'm'));
       await broker.app.broker.flushEvents();
       const detail = await broker.admin('GET', `/v1/sessions/sonnenschein/${client.frames[0]!.call_id}`);
       expect(detail.body.events.filter((event: { type: string }) => event.type === 'ping')).toHaveLength(pongs.length);

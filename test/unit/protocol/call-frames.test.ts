@@ -41,7 +41,7 @@ describe('decodeFrame against hostile input', () => {
 
   it('names an unstorable key anywhere in the frame', () => {
     const decoded = decodeFrame('{"type":"tool.call","id":"t3","name":"list_services","arguments":{"ok":{"bad\\ud800":1}}}');
-    expect(decoded).toEqual({ ok: false, error: { code: 'BAD_MESSAGE', message: 'arguments.ok.bad\ud800: text must not contain NUL characters or unpaired surrogates', ref: 't3' } });
+    expect(decoded).toEqual({ ok: false, error: { code: 'BAD_MESSAGE', message: 'arguments.ok.bad\ufffd: key must not contain NUL characters or unpaired surrogates', ref: 't3' } });
   });
 
   it('echoes an unstorable id as storable text', () => {
