@@ -13,6 +13,7 @@ import { callRoutes } from './routes/calls.js';
 import { healthRoutes } from './routes/health.js';
 import { inspectorRoutes } from './routes/inspector.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { tenantCatalogRoutes } from './routes/tenant-catalog.js';
 import type { DatabaseHandle } from './store/database.js';
 
 export interface AppOptions {
@@ -62,6 +63,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes, { broker });
   await app.register(sessionRoutes, { broker });
   await app.register(inspectorRoutes);
+  await app.register(tenantCatalogRoutes, { broker });
 
   app.addHook('onReady', () => broker.start());
   return app;
