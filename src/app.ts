@@ -9,6 +9,7 @@ import type { Config } from './config.js';
 import { BrokerError } from './errors.js';
 import { MAX_FRAME_BYTES } from './protocol/call-frames.js';
 import { adminRoutes } from './routes/admin.js';
+import { blockRoutes } from './routes/blocks.js';
 import { callRoutes } from './routes/calls.js';
 import { healthRoutes } from './routes/health.js';
 import { inspectorRoutes } from './routes/inspector.js';
@@ -64,6 +65,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(sessionRoutes, { broker });
   await app.register(inspectorRoutes);
   await app.register(tenantCatalogRoutes, { broker });
+  await app.register(blockRoutes, { broker });
 
   app.addHook('onReady', () => broker.start());
   return app;
