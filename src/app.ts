@@ -11,6 +11,7 @@ import { MAX_FRAME_BYTES } from './protocol/call-frames.js';
 import { adminRoutes } from './routes/admin.js';
 import { blockRoutes } from './routes/blocks.js';
 import { callRoutes } from './routes/calls.js';
+import { frontDeskRoutes } from './routes/front-desk.js';
 import { healthRoutes } from './routes/health.js';
 import { inspectorRoutes } from './routes/inspector.js';
 import { sessionRoutes } from './routes/sessions.js';
@@ -65,6 +66,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(sessionRoutes, { broker });
   await app.register(inspectorRoutes);
   await app.register(tenantCatalogRoutes, { broker });
+  await app.register(frontDeskRoutes, { broker });
   await app.register(blockRoutes, { broker });
 
   app.addHook('onReady', () => broker.start());
