@@ -11,6 +11,7 @@ import { MAX_FRAME_BYTES } from './protocol/call-frames.js';
 import { adminRoutes } from './routes/admin.js';
 import { blockRoutes } from './routes/blocks.js';
 import { callRoutes } from './routes/calls.js';
+import { dayBoardRoutes } from './routes/day-board.js';
 import { frontDeskRoutes } from './routes/front-desk.js';
 import { healthRoutes } from './routes/health.js';
 import { inspectorRoutes } from './routes/inspector.js';
@@ -68,6 +69,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(tenantCatalogRoutes, { broker });
   await app.register(frontDeskRoutes, { broker });
   await app.register(blockRoutes, { broker });
+  await app.register(dayBoardRoutes, { broker });
 
   app.addHook('onReady', () => broker.start());
   return app;
