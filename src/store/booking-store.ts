@@ -86,6 +86,7 @@ export function claimLockKeys(tenantId: string, staffId: string, range: InstantR
   }
 }
 
+/** A PostgreSQL `text[]` literal, each element quoted. */
 export const textArray = (values: string[]) => `{${values.map((value) => `"${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',')}}`;
 
 export class DrizzleBookingStore implements BookingStore {
