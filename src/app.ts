@@ -11,10 +11,14 @@ import { BrokerError } from './errors.js';
 import { redactingLoggerOptions } from './observability/log-redaction.js';
 import { MAX_FRAME_BYTES } from './protocol/call-frames.js';
 import { adminRoutes } from './routes/admin.js';
+import { blockRoutes } from './routes/blocks.js';
 import { callRoutes } from './routes/calls.js';
+import { dayBoardRoutes } from './routes/day-board.js';
+import { frontDeskRoutes } from './routes/front-desk.js';
 import { healthRoutes } from './routes/health.js';
 import { inspectorRoutes } from './routes/inspector.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { tenantCatalogRoutes } from './routes/tenant-catalog.js';
 import type { DatabaseHandle } from './store/database.js';
 
 export interface AppOptions {
@@ -66,6 +70,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes, { broker, database: options.database });
   await app.register(sessionRoutes, { broker });
   await app.register(inspectorRoutes);
+  await app.register(tenantCatalogRoutes, { broker });
+  await app.register(frontDeskRoutes, { broker });
+  await app.register(blockRoutes, { broker });
+  await app.register(dayBoardRoutes, { broker });
 
   app.addHook('onReady', () => broker.start());
   return app;

@@ -4,8 +4,10 @@
  * so tests can build as many as they like.
  */
 import type { FastifyBaseLogger } from 'fastify';
+import { AppointmentChangeFeed } from './booking/appointment-changes.js';
 import { BookingService } from './booking/booking-service.js';
 import { CatalogCache } from './booking/catalog-cache.js';
+import { FrontDesk } from './booking/front-desk.js';
 import type { Config } from './config.js';
 import { CountingSessionStore } from './observability/counting-session-store.js';
 import { BrokerMetrics } from './observability/metrics.js';
@@ -18,6 +20,7 @@ import { DrizzleBookingStore } from './store/booking-store.js';
 import { DrizzleCatalogStore } from './store/catalog-store.js';
 import type { DatabaseHandle } from './store/database.js';
 import { InspectorQueries } from './store/inspector-queries.js';
+import { DrizzleSalonStore } from './store/salon-store.js';
 import type { DrizzleSessionStore } from './store/session-store.js';
 import { ToolRunner } from './tools/tool-runner.js';
 
@@ -40,6 +43,10 @@ export class Broker {
   readonly inspectorQueries: InspectorQueries;
   readonly catalogs: CatalogCache;
   readonly booking: BookingService;
+  readonly salonStore: DrizzleSalonStore;
+  /** Appointments cancelled or moved by the salon (PROTOCOL §7); the session layer subscribes. */
+  readonly appointmentChanges: AppointmentChangeFeed;
+  readonly frontDesk: FrontDesk;
   readonly feed = new SessionFeed();
   readonly sessions: SessionRegistry;
   /** What `/metrics` shows; the call transport reports frames and closes to it. */
@@ -59,6 +66,9 @@ export class Broker {
     this.inspectorQueries = new InspectorQueries(database.db);
     this.catalogs = new CatalogCache(this.catalogStore, clock);
     this.booking = new BookingService({ store: this.bookingStore, clock: () => new Date(clock()), holdTtlMs: config.holdTtlMs, holdMaxMs: config.holdMaxMs });
+    this.salonStore = new DrizzleSalonStore(database.db);
+    this.appointmentChanges = new AppointmentChangeFeed((error, change) => logger.error({ err: error, change: change.type }, 'appointment change listener failed'));
+    this.frontDesk = new FrontDesk({ booking: this.booking, store: this.salonStore, changes: this.appointmentChanges, clock: () => new Date(clock()) });
     const tools = new ToolRunner({
       catalogs: this.catalogs,
       catalogStore: this.catalogStore,

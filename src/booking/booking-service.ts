@@ -23,6 +23,11 @@ export type HoldOutcome =
   | { available: true; hold: HoldRecord; staff: StaffMember }
   | { available: false; reason: Unavailable; alternatives: Slot[] };
 
+export type MoveOutcome =
+  | { moved: true; appointment: AppointmentRecord }
+  | { moved: false; code: 'SLOT_TAKEN'; reason: Unavailable; alternatives: Slot[] }
+  | { moved: false; code: 'NOT_BOOKED' };
+
 export type BookOutcome =
   | { booked: true; appointment: AppointmentRecord; replayed: boolean }
   | { booked: false; code: 'SLOT_TAKEN' | 'NO_HOLD'; reason: Unavailable | null; alternatives: Slot[] };
@@ -92,7 +97,7 @@ export class BookingService {
     if (verdict.free) {
       for (const slot of verdict.slots) {
         const booked = await store.bookDirect(this.claimOf(request, slot), details, holdId);
-        if (booked.booked) return { booked: true, appointment: booked.appointment, replayed: false };
+        if (booked.booked) return { booked: true, appointment: booked.appointment, replayed: booked.replayed ?? false };
       }
     }
     return {
@@ -103,24 +108,48 @@ export class BookingService {
     };
   }
 
+  /**
+   * Moves a booked appointment to the requested slot (`request.staff` set: that staff
+   * member) in one transaction. Its own claims never count against the new slot; when
+   * the new slot is not free the old one stays booked, and the answer carries
+   * alternatives as a refused booking does.
+   */
+  async move(appointment: AppointmentRecord, request: SlotRequest): Promise<MoveOutcome> {
+    const verdict = await this.judge(request, null, appointment.id);
+    if (verdict.free) {
+      for (const slot of verdict.slots) {
+        const moved = await this.options.store.moveAppointment(appointment.id, this.claimOf(request, slot));
+        if (moved.moved) return { moved: true, appointment: moved.appointment };
+        if (moved.gone) return { moved: false, code: 'NOT_BOOKED' };
+      }
+    }
+    return {
+      moved: false,
+      code: 'SLOT_TAKEN',
+      reason: verdict.free ? 'SLOT_TAKEN' : verdict.reason,
+      alternatives: await this.alternatives(request, null, appointment.id),
+    };
+  }
+
   /** Free slots near the request, read fresh so each is free at the moment of answering. */
-  async alternatives(request: SlotRequest, ignoreHoldId: string | null): Promise<Slot[]> {
+  async alternatives(request: SlotRequest, ignoreHoldId: string | null, ignoreAppointmentId: string | null = null): Promise<Slot[]> {
     const query = this.queryOf(request);
     const claims = await this.options.store.liveClaims(
       request.catalog.tenantId,
       staffOffering(request.catalog, request.service.id).map((member) => member.id),
       alternativesWindow(request.catalog, request.date, this.options.clock()),
       ignoreHoldId,
+      ignoreAppointmentId,
     );
     return alternatives(query, claims);
   }
 
-  private async judge(request: SlotRequest, ignoreHoldId: string | null) {
+  private async judge(request: SlotRequest, ignoreHoldId: string | null, ignoreAppointmentId: string | null = null) {
     const query = this.queryOf(request);
     if (!request.start) return judgeSlot(query, []);
     const staffIds = (request.staff ? [request.staff] : staffOffering(request.catalog, request.service.id)).map((member) => member.id);
     const day = localDays(request.catalog, request.date);
-    const claims = await this.options.store.liveClaims(request.catalog.tenantId, staffIds, day, ignoreHoldId);
+    const claims = await this.options.store.liveClaims(request.catalog.tenantId, staffIds, day, ignoreHoldId, ignoreAppointmentId);
     return judgeSlot(query, claims);
   }
 

@@ -3,9 +3,9 @@
  * `src/store/`; tests run the same contract against PGlite and PostgreSQL.
  */
 import type { Catalog, Customer } from './catalog.js';
-import type { HoldStatus, InstantRange } from '../store/schema.js';
+import type { AppointmentSource, BlockSource, HoldStatus, InstantRange } from '../store/schema.js';
 
-export type { HoldStatus, InstantRange };
+export type { AppointmentSource, BlockSource, HoldStatus, InstantRange };
 
 export interface HoldRecord {
   id: string;
@@ -34,9 +34,10 @@ export interface AppointmentRecord {
   /** The hold this appointment was converted from; null for a direct booking. */
   holdId: string | null;
   status: 'booked' | 'cancelled';
+  source: AppointmentSource;
 }
 
-/** A live claim on a staff member's time: a booked appointment or an unexpired hold. */
+/** A live claim on a staff member's time: a booked appointment, an unexpired hold or a block. */
 export interface StaffClaim {
   staffId: string;
   during: InstantRange;
@@ -67,6 +68,8 @@ export interface BookingDetails {
   sessionId: string | null;
   /** A retried request with the same key returns the first appointment. */
   idempotencyKey: string | null;
+  /** Who books; a call when not said. */
+  source?: AppointmentSource;
 }
 
 export type PlaceHoldResult = { placed: true; hold: HoldRecord } | { placed: false };
@@ -75,7 +78,10 @@ export type ConvertHoldResult =
   /** `replayed`: the key had already booked this appointment, nothing was converted now. */
   | { booked: true; appointment: AppointmentRecord; replayed: boolean }
   | { booked: false; hold: HoldRecord | null };
-export type DirectBookingResult = { booked: true; appointment: AppointmentRecord } | { booked: false };
+/** `replayed`: the idempotency key had booked this appointment already. */
+export type DirectBookingResult = { booked: true; appointment: AppointmentRecord; replayed?: boolean } | { booked: false };
+/** `gone`: the appointment is not booked (unknown or cancelled), so nothing could move. */
+export type MoveAppointmentResult = { moved: true; appointment: AppointmentRecord } | { moved: false; gone: boolean };
 /** `held` means the database clock has not reached the deadline yet. */
 export type ExpireHoldResult = { status: HoldStatus; hold: HoldRecord | null };
 
@@ -90,7 +96,8 @@ export interface CatalogStore {
 }
 
 export interface BookingStore {
-  liveClaims(tenantId: string, staffIds: string[], window: InstantRange, ignoreHoldId?: string | null): Promise<StaffClaim[]>;
+  /** Claims that overlap `window`; a hold or appointment being replaced can be left out. */
+  liveClaims(tenantId: string, staffIds: string[], window: InstantRange, ignoreHoldId?: string | null, ignoreAppointmentId?: string | null): Promise<StaffClaim[]>;
   placeHold(request: HoldRequest): Promise<PlaceHoldResult>;
   extendHold(holdId: string, ttlMs: number): Promise<ExtendHoldResult>;
   /** Ends a hold whose deadline has passed (by the database clock). */
@@ -99,6 +106,11 @@ export interface BookingStore {
   convertHold(holdId: string, details: BookingDetails): Promise<ConvertHoldResult>;
   /** Claims and books in one transaction, releasing `releasesHoldId` only on success. */
   bookDirect(claim: SlotClaim, details: BookingDetails, releasesHoldId?: string | null): Promise<DirectBookingResult>;
+  /**
+   * Moves a booked appointment to `claim` in one transaction: its old claims are kept
+   * unless the new ones are placed.
+   */
+  moveAppointment(appointmentId: string, claim: SlotClaim): Promise<MoveAppointmentResult>;
   findAppointmentByKey(idempotencyKey: string): Promise<AppointmentRecord | null>;
   listAppointments(tenantId: string, window: InstantRange): Promise<AppointmentRecord[]>;
   upcomingAppointments(tenantId: string, phone: string, from: Date): Promise<AppointmentRecord[]>;
@@ -108,4 +120,41 @@ export interface BookingStore {
   sessionHoldings(sessionId: string): Promise<{ hold: HoldRecord | null; appointment: AppointmentRecord | null }>;
   /** Expires every hold past its deadline; the backstop behind each session's own timer. */
   sweepExpiredHolds(): Promise<number>;
+}
+
+export interface BlockRecord {
+  id: string;
+  tenantId: string;
+  staffId: string;
+  start: Date;
+  end: Date;
+  reason: string | null;
+  source: BlockSource;
+}
+
+/** What a refused claim ran into: the owners of the live claims overlapping it. */
+export interface ClaimConflicts {
+  appointments: AppointmentRecord[];
+  holds: HoldRecord[];
+  blocks: BlockRecord[];
+}
+
+export type PutBlockResult = { stored: true; block: BlockRecord } | { stored: false; conflicts: ClaimConflicts };
+
+/** The salon's own writes and reads (PROTOCOL §7): appointments by id, blocks, the day. */
+export interface SalonStore {
+  getAppointment(tenantId: string, appointmentId: string): Promise<AppointmentRecord | null>;
+  /**
+   * Cancels a booked appointment whoever booked it. `changed` is false when it was
+   * cancelled already; null when there is no such appointment.
+   */
+  cancelAppointment(tenantId: string, appointmentId: string): Promise<{ appointment: AppointmentRecord; changed: boolean } | null>;
+  /** Places or moves the block `block.id` in one transaction; nothing is stored on a clash. */
+  putBlock(block: BlockRecord): Promise<PutBlockResult>;
+  deleteBlock(tenantId: string, blockId: string): Promise<BlockRecord | null>;
+  listBlocks(tenantId: string, window: InstantRange): Promise<BlockRecord[]>;
+  /** Busy stretches of the given appointments, as claimed in storage. */
+  appointmentClaims(appointmentIds: string[]): Promise<Array<{ appointmentId: string; during: InstantRange }>>;
+  /** Holds still live (held and unexpired by the database clock) overlapping `window`. */
+  liveHolds(tenantId: string, window: InstantRange): Promise<Array<HoldRecord & { callId: string | null }>>;
 }

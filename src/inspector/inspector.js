@@ -5,6 +5,7 @@
  * statistics when the feed (re)connects, and a call's detail when it is selected or
  * when the feed says that call changed.
  */
+import { createDayBoard } from './day-board.js';
 import { brief, clockTime, countdown, duration, h, stateParts } from './dom.js';
 import { renderStateTree } from './state-tree.js';
 
@@ -39,6 +40,8 @@ const app = {
 const serverNow = () => Date.now() + app.clockSkewMs;
 
 class Unauthorized extends Error {}
+
+let dayBoard = null;
 
 async function api(path) {
   const response = await fetch(path, { headers: { authorization: `Bearer ${app.token}` }, cache: 'no-store' });
@@ -77,6 +80,7 @@ async function login(token) {
   $('workspace').hidden = false;
   $('logout').hidden = false;
   document.querySelector('.tenant-filter').hidden = false;
+  dayBoard.start();
   connectFeed();
 }
 
@@ -91,6 +95,7 @@ function logout(message = '') {
   app.rows.clear();
   app.selected = null;
   app.detail = null;
+  dayBoard.stop();
   setFeedStatus('offline');
   $('workspace').hidden = true;
   $('logout').hidden = true;
@@ -157,8 +162,10 @@ function onFeedEvent(event) {
     loadCalls().catch(report);
     loadStats().catch(report);
     if (app.selected) loadDetail().catch(report);
+    dayBoard.onFeedEvent(event);
     return;
   }
+  dayBoard.onFeedEvent(event);
   const key = keyOf(event.tenant, event.call_id);
   const row = app.rows.get(key) ?? addUnknownRow(event);
   switch (event.type) {
@@ -246,6 +253,7 @@ function pick(object, names) {
 async function loadCalls() {
   const { body, headers } = await api(`/v1/sessions?limit=${LIST_LIMIT}`);
   for (const session of body) mergeRow(session);
+  dayBoard.knowTenants(body.map((session) => session.tenant));
   app.totalCalls = Number(headers.get('x-total-count') ?? body.length);
   scheduleRender();
   const wanted = decodeURIComponent(location.hash.slice(1));
@@ -255,6 +263,7 @@ async function loadCalls() {
 async function loadStats() {
   const { body } = await api('/v1/sessions/stats');
   renderStats(body);
+  dayBoard.knowTenants(body.map((row) => row.tenant));
 }
 
 async function loadDetail() {
@@ -596,6 +605,15 @@ function describeFrame(event) {
 // ---- start -----------------------------------------------------------------------------
 
 function start() {
+  dayBoard = createDayBoard({
+    api,
+    serverNow,
+    report,
+    // A hold on the board opens its call, when the calls table knows it.
+    selectCall: (tenant, callId) => {
+      if (app.rows.has(keyOf(tenant, callId))) select(keyOf(tenant, callId));
+    },
+  });
   $('login-form').addEventListener('submit', (event) => {
     event.preventDefault();
     const token = $('token-input').value.trim();

@@ -96,3 +96,33 @@ export function toCatalog(tenantId: string, body: CatalogBody): { catalog: Catal
     customers: body.customers,
   };
 }
+
+/**
+ * The catalog as `GET /v1/admin/tenants/{tenant}` shows it: the shape of the PUT body,
+ * with what is stored now (inactive staff and services are not in `catalog`; customers
+ * are not part of the answer).
+ */
+export function fromCatalog(catalog: Catalog): Omit<CatalogBody, 'customers'> {
+  // Storage keeps which services a staff member offers, not in what order: catalog order it is.
+  const position = new Map(catalog.services.map((service, index) => [service.id, index]));
+  const inCatalogOrder = (ids: string[]) => [...ids].sort((a, b) => (position.get(a) ?? Infinity) - (position.get(b) ?? Infinity));
+  return {
+    name: catalog.name,
+    timezone: catalog.timezone,
+    slot_step_min: catalog.slotStepMin,
+    opening_hours: catalog.openingHours as CatalogBody['opening_hours'],
+    closed_dates: catalog.closedDates,
+    staff: catalog.staff.map((member) => ({
+      id: member.id,
+      name: member.name,
+      services: inCatalogOrder(member.services),
+      ...(member.openingHours ? { opening_hours: member.openingHours as CatalogBody['opening_hours'] } : {}),
+    })),
+    services: catalog.services.map((service) => ({
+      id: service.id,
+      name: service.name,
+      aliases: service.aliases,
+      phases: service.phases.map((phase) => ({ minutes: phase.minutes, staff_busy: phase.staff_busy, ...(phase.label !== undefined ? { label: phase.label } : {}) })),
+    })),
+  };
+}

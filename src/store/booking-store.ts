@@ -19,21 +19,22 @@ import type {
   HoldRecord,
   HoldRequest,
   InstantRange,
+  MoveAppointmentResult,
   PlaceHoldResult,
   SlotClaim,
   StaffClaim,
 } from '../booking/ports.js';
 import type { Database } from './database.js';
-import { EXCLUSION_VIOLATION, retryTransient, sqlState } from './postgres-errors.js';
+import { EXCLUSION_VIOLATION, retryTransient, sqlState, UNIQUE_VIOLATION } from './postgres-errors.js';
 import { appointments, holds, staffClaims } from './schema.js';
 
 type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 type Executor = Database | Transaction;
 
-const rangeLiteral = (range: InstantRange) => `[${range.start.toISOString()},${range.end.toISOString()})`;
+export const rangeLiteral = (range: InstantRange) => `[${range.start.toISOString()},${range.end.toISOString()})`;
 const interval = (ms: number) => sql`make_interval(secs => ${ms / 1000})`;
 
-function toHold(row: typeof holds.$inferSelect): HoldRecord {
+export function toHold(row: typeof holds.$inferSelect): HoldRecord {
   return {
     id: row.id,
     tenantId: row.tenantId,
@@ -49,7 +50,7 @@ function toHold(row: typeof holds.$inferSelect): HoldRecord {
   };
 }
 
-function toAppointment(row: typeof appointments.$inferSelect): AppointmentRecord {
+export function toAppointment(row: typeof appointments.$inferSelect): AppointmentRecord {
   return {
     id: row.id,
     tenantId: row.tenantId,
@@ -62,6 +63,7 @@ function toAppointment(row: typeof appointments.$inferSelect): AppointmentRecord
     callId: row.callId,
     holdId: row.holdId,
     status: row.status,
+    source: row.source,
   };
 }
 
@@ -74,10 +76,23 @@ function toAppointment(row: typeof appointments.$inferSelect): AppointmentRecord
 export const claimLockKey = (tenantId: string, staffId: string, start: Date) =>
   `${tenantId}:${staffId}:${start.toISOString().slice(0, 10)}`;
 
+/** Every lock key a claim of `range` touches (one per UTC day), for claims that may span days. */
+export function claimLockKeys(tenantId: string, staffId: string, range: InstantRange): string[] {
+  const keys: string[] = [];
+  const lastDay = new Date(Math.max(range.start.getTime(), range.end.getTime() - 1)).toISOString().slice(0, 10);
+  for (let day = new Date(range.start); ; day = new Date(day.getTime() + 86_400_000)) {
+    keys.push(claimLockKey(tenantId, staffId, day));
+    if (day.toISOString().slice(0, 10) >= lastDay) return keys;
+  }
+}
+
+/** A PostgreSQL `text[]` literal, each element quoted. */
+export const textArray = (values: string[]) => `{${values.map((value) => `"${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',')}}`;
+
 export class DrizzleBookingStore implements BookingStore {
   constructor(private readonly db: Database) {}
 
-  async liveClaims(tenantId: string, staffIds: string[], window: InstantRange, ignoreHoldId?: string | null): Promise<StaffClaim[]> {
+  async liveClaims(tenantId: string, staffIds: string[], window: InstantRange, ignoreHoldId?: string | null, ignoreAppointmentId?: string | null): Promise<StaffClaim[]> {
     if (staffIds.length === 0) return [];
     const rows = await this.db
       .select({ staffId: staffClaims.staffId, during: staffClaims.during })
@@ -88,8 +103,10 @@ export class DrizzleBookingStore implements BookingStore {
           eq(staffClaims.tenantId, tenantId),
           inArray(staffClaims.staffId, staffIds),
           sql`${staffClaims.during} && ${rangeLiteral(window)}::tstzrange`,
-          sql`(${staffClaims.appointmentId} IS NOT NULL OR (${holds.status} = 'held' AND ${holds.expiresAt} > now()))`,
+          // Appointments and blocks claim until they are removed; a hold only while unexpired.
+          sql`(${staffClaims.holdId} IS NULL OR (${holds.status} = 'held' AND ${holds.expiresAt} > now()))`,
           ignoreHoldId ? sql`${staffClaims.holdId} IS DISTINCT FROM ${ignoreHoldId}` : undefined,
+          ignoreAppointmentId ? sql`${staffClaims.appointmentId} IS DISTINCT FROM ${ignoreAppointmentId}` : undefined,
         ),
       );
     return rows;
@@ -105,12 +122,30 @@ export class DrizzleBookingStore implements BookingStore {
   }
 
   async bookDirect(claim: SlotClaim, details: BookingDetails, releasesHoldId?: string | null): Promise<DirectBookingResult> {
-    const rows = await this.claim<typeof appointments.$inferSelect>(sql`
-      SELECT * FROM callhold_book_direct(${claim.tenantId}, ${claim.staffId}, ${claim.serviceId},
-        ${claimLockKey(claim.tenantId, claim.staffId, claim.span.start)}, ${rangeLiteral(claim.span)}::tstzrange,
-        ${stretches(claim.busy)}::jsonb, ${releasesHoldId ?? null}::uuid, ${details.customerName}, ${details.phone},
-        ${details.callId}, ${details.sessionId}::uuid, ${details.idempotencyKey})`);
+    let rows: Array<typeof appointments.$inferSelect> | null;
+    try {
+      rows = await this.claim<typeof appointments.$inferSelect>(sql`
+        SELECT * FROM callhold_book_direct(${claim.tenantId}, ${claim.staffId}, ${claim.serviceId},
+          ${claimLockKey(claim.tenantId, claim.staffId, claim.span.start)}, ${rangeLiteral(claim.span)}::tstzrange,
+          ${stretches(claim.busy)}::jsonb, ${releasesHoldId ?? null}::uuid, ${details.customerName}, ${details.phone},
+          ${details.callId}, ${details.sessionId}::uuid, ${details.idempotencyKey}, ${details.source ?? 'call'})`);
+    } catch (error) {
+      // The same key booked meanwhile on another connection (another staff member, so no
+      // shared lock): that first booking is the answer.
+      const earlier = details.idempotencyKey && sqlState(error) === UNIQUE_VIOLATION ? await this.findAppointmentByKey(details.idempotencyKey) : null;
+      if (!earlier) throw error;
+      return { booked: true, appointment: earlier, replayed: true };
+    }
     return rows ? { booked: true, appointment: toAppointment(rows[0]!) } : { booked: false };
+  }
+
+  async moveAppointment(appointmentId: string, claim: SlotClaim): Promise<MoveAppointmentResult> {
+    const rows = await this.claim<typeof appointments.$inferSelect>(sql`
+      SELECT * FROM callhold_move_appointment(${claim.tenantId}, ${appointmentId}::uuid, ${claim.staffId},
+        ${textArray(claimLockKeys(claim.tenantId, claim.staffId, claim.span))}::text[], ${rangeLiteral(claim.span)}::tstzrange,
+        ${stretches(claim.busy)}::jsonb)`);
+    if (rows === null) return { moved: false, gone: false };
+    return rows[0] ? { moved: true, appointment: toAppointment(rows[0]) } : { moved: false, gone: true };
   }
 
   async extendHold(holdId: string, ttlMs: number): Promise<ExtendHoldResult> {
@@ -226,23 +261,12 @@ export class DrizzleBookingStore implements BookingStore {
     return Number(rowsOf<{ swept: number }>(result)[0]?.swept ?? 0);
   }
 
-  /**
-   * The one way time gets claimed: one of the `callhold_*` functions of
-   * `drizzle/0002_claim_functions.sql`, in one round trip. Null when the exclusion
-   * constraint refuses, in which case nothing (not even the release) happened.
-   */
-  private async claim<Row>(statement: SQL): Promise<Row[] | null> {
-    try {
-      return await retryTransient(() => this.selectRows<Row>(statement));
-    } catch (error) {
-      if (sqlState(error) === EXCLUSION_VIOLATION) return null;
-      throw error;
-    }
+  private claim<Row>(statement: SQL): Promise<Row[] | null> {
+    return claimRows<Row>(this.db, statement);
   }
 
-  /** Rows of a raw statement, in the shape drizzle's own selects give (camelCase keys, instants as Dates). */
-  private async selectRows<Row>(statement: SQL): Promise<Row[]> {
-    return rowsOf<Record<string, unknown>>(await this.db.execute(statement)).map((row) => camelRow(row) as Row);
+  private selectRows<Row>(statement: SQL): Promise<Row[]> {
+    return selectRows<Row>(this.db, statement);
   }
 
   private async endHold(tx: Executor, holdId: string, status: 'released'): Promise<boolean> {
@@ -257,7 +281,27 @@ export class DrizzleBookingStore implements BookingStore {
   }
 }
 
-const stretches = (busy: InstantRange[]) => JSON.stringify(busy.map((stretch) => [stretch.start.toISOString(), stretch.end.toISOString()]));
+/**
+ * The one way time gets claimed: one of the `callhold_*` functions of
+ * `drizzle/0002_claim_functions.sql` and `0004_salon_claim_functions.sql`, in one round
+ * trip. Null when the exclusion constraint refuses, in which case nothing (not even the
+ * release) happened.
+ */
+export async function claimRows<Row>(db: Database, statement: SQL): Promise<Row[] | null> {
+  try {
+    return await retryTransient(() => selectRows<Row>(db, statement));
+  } catch (error) {
+    if (sqlState(error) === EXCLUSION_VIOLATION) return null;
+    throw error;
+  }
+}
+
+/** Rows of a raw statement, in the shape drizzle's own selects give (camelCase keys, instants as Dates). */
+export async function selectRows<Row>(db: Database, statement: SQL): Promise<Row[]> {
+  return rowsOf<Record<string, unknown>>(await db.execute(statement)).map((row) => camelRow(row) as Row);
+}
+
+export const stretches = (busy: InstantRange[]) => JSON.stringify(busy.map((stretch) => [stretch.start.toISOString(), stretch.end.toISOString()]));
 
 /** Raw rows come with snake_case keys and, through drizzle's drivers, instants as strings. */
 function camelRow(row: Record<string, unknown>): Record<string, unknown> {

@@ -11,6 +11,7 @@ import {
   boolean,
   check,
   customType,
+  foreignKey,
   index,
   integer,
   jsonb,
@@ -159,6 +160,8 @@ export const appointments = pgTable(
     sessionId: uuid('session_id'),
     holdId: uuid('hold_id'),
     status: text('status').$type<'booked' | 'cancelled'>().notNull().default('booked'),
+    /** Who booked it: a call, the salon's front desk, or the calendar of record (PROTOCOL §7). */
+    source: text('source').$type<AppointmentSource>().notNull().default('call'),
     /** `session:tool-call-id`: a retried booking finds its appointment instead of booking twice. */
     idempotencyKey: text('idempotency_key').unique(),
     createdAt: instant('created_at').notNull().defaultNow(),
@@ -170,8 +173,34 @@ export const appointments = pgTable(
   ],
 );
 
+export const appointmentSources = ['call', 'front_desk', 'calendar'] as const;
+export type AppointmentSource = (typeof appointmentSources)[number];
+export const blockSources = ['front_desk', 'calendar'] as const;
+export type BlockSource = (typeof blockSources)[number];
+
 /**
- * One row per staff-busy stretch of a live hold or appointment. The exclusion constraint
+ * A stretch a staff member is busy outside any appointment (a break, an absence, an
+ * entry of an external calendar). Its id is the salon's own, so a PUT is idempotent.
+ * It claims its whole range in `staff_claims` like an appointment's busy stretch.
+ */
+export const blocks = pgTable(
+  'blocks',
+  {
+    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: text('id').notNull(),
+    staffId: text('staff_id').notNull(),
+    startAt: instant('start_at').notNull(),
+    endAt: instant('end_at').notNull(),
+    reason: text('reason'),
+    source: text('source').$type<BlockSource>().notNull().default('front_desk'),
+    createdAt: instant('created_at').notNull().defaultNow(),
+    updatedAt: instant('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.id] }), index('blocks_day_idx').on(t.tenantId, t.startAt)],
+);
+
+/**
+ * One row per staff-busy stretch of a live hold or appointment, or per block. The exclusion constraint
  * over (tenant_id, staff_id, during) is what makes double booking impossible.
  */
 export const staffClaims = pgTable(
@@ -183,11 +212,14 @@ export const staffClaims = pgTable(
     during: tstzrange('during').notNull(),
     holdId: uuid('hold_id').references(() => holds.id, { onDelete: 'cascade' }),
     appointmentId: uuid('appointment_id').references(() => appointments.id, { onDelete: 'cascade' }),
+    blockId: text('block_id'),
   },
   (t) => [
-    check('staff_claims_one_owner', sql`(hold_id IS NULL) <> (appointment_id IS NULL)`),
+    check('staff_claims_one_owner', sql`num_nonnulls(hold_id, appointment_id, block_id) = 1`),
+    foreignKey({ columns: [t.tenantId, t.blockId], foreignColumns: [blocks.tenantId, blocks.id], name: 'staff_claims_block_fk' }).onDelete('cascade'),
     index('staff_claims_hold_idx').on(t.holdId),
     index('staff_claims_appointment_idx').on(t.appointmentId),
+    index('staff_claims_block_idx').on(t.tenantId, t.blockId),
   ],
 );
 

@@ -70,5 +70,6 @@ export function describeAppointmentForAdmin(appointment: AppointmentRecord, time
     phone: appointment.phone,
     call_id: appointment.callId,
     status: appointment.status,
+    source: appointment.source,
   };
 }

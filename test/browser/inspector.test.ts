@@ -11,7 +11,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RuntimeClient } from '../../src/harness/runtime-client.js';
 import { ADMIN_TOKEN, startBroker, type TestBroker } from '../fixtures/broker.js';
-import { upcoming } from '../fixtures/dates.js';
+import { berlin, upcoming } from '../fixtures/dates.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
@@ -161,6 +161,60 @@ describe('the inspector page in Chromium', () => {
     expect(await page.locator('#workspace').isHidden()).toBe(true);
 
     await waiting.end();
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 60_000);
+  it('draws the day board as a calendar per staff member, with phases, sources, blocks and live holds that follow the feed', async () => {
+    const tuesday = upcoming('tue');
+    const boardToken = await broker.tenant('board-salon');
+    const walkIn = await broker.admin('POST', '/v1/admin/tenants/board-salon/appointments', { service: 'dauerwelle', staff: 'fabian', date: tuesday, time: '10:00', customer_name: 'Walk-in Wolf' });
+    expect(walkIn.status).toBe(201);
+    expect((await broker.admin('PUT', '/v1/admin/tenants/board-salon/blocks/lunch', { staff: 'lena', start: berlin(tuesday, '12:00'), end: berlin(tuesday, '13:00'), reason: 'Mittagspause' })).status).toBe(200);
+
+    const page = await openPage();
+    await page.goto(`${broker.url}/inspector`);
+    await page.fill('#token-input', ADMIN_TOKEN);
+    await page.click('#login-form button[type=submit]');
+    await page.locator('#feed-status[data-status="live"]').waitFor();
+    await page.fill('#board-tenant', 'board-salon');
+    await page.fill('#board-date', tuesday);
+    await page.click('#board-form button[type=submit]');
+
+    const board = page.locator('#board');
+    for (const staff of ['fabian', 'lena', 'aylin']) await board.locator(`.board-column[data-staff="${staff}"]`).waitFor();
+    const perm = board.locator(`.board-column[data-staff="fabian"] .board-appointment[data-appointment="${walkIn.body.id}"]`);
+    await perm.waitFor();
+    expect(await perm.getAttribute('data-source')).toBe('front_desk');
+    expect(await perm.locator('.board-phase[data-busy="true"]').count()).toBe(2);
+    expect(await perm.locator('.board-phase[data-busy="false"]').count()).toBe(1);
+    await perm.locator('.board-source', { hasText: 'front desk' }).waitFor();
+    await board.locator('.board-column[data-staff="lena"] .board-block[data-block="lunch"]', { hasText: 'Mittagspause' }).waitFor();
+    // The processing gap is drawn inside the perm, below its first busy phase.
+    const [first, gap] = await Promise.all([perm.locator('.board-phase').nth(0).boundingBox(), perm.locator('.board-phase').nth(1).boundingBox()]);
+    expect(gap!.y).toBeGreaterThanOrEqual(first!.y + first!.height - 1);
+
+    // A caller holds a slot: it appears on the board without a reload, with its call and a countdown.
+    const caller = await RuntimeClient.connect(broker.url, 'call_board', boardToken);
+    await caller.start();
+    expect((await caller.tool('check_availability', { service: 'Damenschnitt', date: tuesday, time: '14:00', staff: 'Aylin' })).result.available).toBe(true);
+    const hold = board.locator('.board-column[data-staff="aylin"] .board-hold[data-call="call_board"]');
+    await hold.waitFor();
+    const countdown = hold.locator('.countdown');
+    const shown = (await countdown.textContent()) ?? '';
+    expect(shown).toMatch(/^\d+:\d\d$/);
+    await page.waitForFunction(
+      ({ before }) => document.querySelector('.board-hold[data-call="call_board"] .countdown')?.textContent !== before,
+      { before: shown },
+    );
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: `${ARTIFACTS}day-board.png`, fullPage: true });
+
+    // Booked: the hold gives way to a phone appointment.
+    expect((await caller.tool('book_appointment', { customer_name: 'Siegfried Reu' })).result.booked).toBe(true);
+    await board.locator('.board-column[data-staff="aylin"] .board-appointment[data-source="call"]', { hasText: 'Siegfried Reu' }).waitFor();
+    expect(await hold.count()).toBe(0);
+    await caller.end();
+
     expect(problems).toEqual([]);
     await page.close();
   }, 60_000);

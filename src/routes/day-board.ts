@@ -1,0 +1,52 @@
+/**
+ * `GET /v1/admin/tenants/{tenant}/day?date=YYYY-MM-DD` (PROTOCOL §5): the day board, a
+ * column per staff member with opening windows, appointments (busy and processing
+ * phases, source, customer), live holds (call and expiry) and blocks.
+ * @see ../../../shared/PROTOCOL.md §5
+ */
+import type { FastifyInstance } from 'fastify';
+import { localDays } from '../booking/availability.js';
+import { dayBoard } from '../booking/day-board.js';
+import type { Broker } from '../broker.js';
+import { BrokerError } from '../errors.js';
+import { dateQuery, tenantParams } from '../protocol/salon.js';
+import { isoIn } from '../tools/wire.js';
+import { parseOr400 } from './admin.js';
+import { requireAdmin } from './auth.js';
+
+export async function dayBoardRoutes(app: FastifyInstance, { broker }: { broker: Broker }) {
+  app.get('/v1/admin/tenants/:tenant/day', { preHandler: requireAdmin(broker.config.adminToken) }, async (request) => {
+    const { tenant } = parseOr400(tenantParams, request.params);
+    const { date } = parseOr400(dateQuery, request.query);
+    const catalog = await broker.catalogs.get(tenant);
+    if (!catalog) throw new BrokerError('NOT_FOUND', `unknown tenant "${tenant}"`);
+    const day = localDays(catalog, date);
+    const [appointments, holds, blocks] = await Promise.all([
+      broker.bookingStore.listAppointments(tenant, day),
+      broker.salonStore.liveHolds(tenant, day),
+      broker.salonStore.listBlocks(tenant, day),
+    ]);
+    const claims = await broker.salonStore.appointmentClaims(appointments.filter((a) => a.status === 'booked').map((a) => a.id));
+    const at = (instant: Date) => isoIn(instant, catalog.timezone);
+    return {
+      date,
+      timezone: catalog.timezone,
+      staff: dayBoard(catalog, date, { appointments, claims, holds, blocks }).map((column) => ({
+        id: column.staff.id,
+        name: column.staff.name,
+        windows: column.windows,
+        appointments: column.appointments.map(({ appointment, phases }) => ({
+          id: appointment.id,
+          service: appointment.serviceId,
+          start: at(appointment.start),
+          end: at(appointment.end),
+          source: appointment.source,
+          customer_name: appointment.customerName,
+          phases: phases.map((phase) => ({ start: at(phase.start), end: at(phase.end), staff_busy: phase.staffBusy })),
+        })),
+        holds: column.holds.map((hold) => ({ id: hold.id, call_id: hold.callId, service: hold.serviceId, start: at(hold.start), end: at(hold.end), expires_at: at(hold.expiresAt) })),
+        blocks: column.blocks.map((block) => ({ id: block.id, start: at(block.start), end: at(block.end), reason: block.reason, source: block.source })),
+      })),
+    };
+  });
+}
