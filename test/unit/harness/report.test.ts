@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { findDoubleBookings, type ListedAppointment } from '../../../src/harness/audit.js';
 import { HarnessCatalog } from '../../../src/harness/catalog.js';
 import { buildReport, formatReport, type ReportInput } from '../../../src/harness/report.js';
+import { CatalogSalon } from '../../../src/harness/salon.js';
 import { RunTally } from '../../../src/harness/tally.js';
 
-function input(tally: RunTally, audit: ReportInput['audit'] = { dates: ['2026-12-04'], appointments: 0, doubleBookings: [], missing: [] }): ReportInput {
-  return { scenario: 'race', naive: false, seed: 1, date: '2026-12-04', url: 'http://127.0.0.1:1', callers: 2, concurrency: 2, holdTtlMs: 60_000, timeScale: 1, durationMs: 1234, tally, audit };
+function input(tally: RunTally, audit: ReportInput['audit'] = { dates: ['2026-12-04'], appointments: 0, doubleBookings: [], unjudgedOverlaps: 0, missing: [] }, expectsBookings = false): ReportInput {
+  return { scenario: 'race', salon: { name: 'Salon', learned_from: 'runtime', services: 2, staff: 1 }, expectsBookings, naive: false, seed: 1, date: '2026-12-04', url: 'http://127.0.0.1:1', callers: 2, concurrency: 2, holdTtlMs: 60_000, timeScale: 1, durationMs: 1234, tally, audit };
 }
 
 describe('the simulation report', () => {
@@ -40,7 +41,7 @@ describe('the simulation report', () => {
     tally.refusalsWithoutAlternatives = 2;
     tally.failure({ call_id: 'c9', what: 'timeout' });
     const double = { staff: 'fabian', first: { id: 'a', service: 'x', start: 's', end: 'e', call_id: null }, second: { id: 'b', service: 'x', start: 's', end: 'e', call_id: null } };
-    const report = buildReport(input(tally, { dates: [], appointments: 2, doubleBookings: [double], missing: [] }));
+    const report = buildReport(input(tally, { dates: [], appointments: 2, doubleBookings: [double], unjudgedOverlaps: 0, missing: [] }));
     expect(report.invariants.ok).toBe(false);
     expect(report.invariants.broken).toHaveLength(4);
     expect(formatReport(report)).toContain('INVARIANTS BROKEN');
@@ -55,7 +56,7 @@ describe('the simulation report', () => {
 });
 
 describe('finding double bookings', () => {
-  const catalog = HarnessCatalog.demo();
+  const catalog = new CatalogSalon(HarnessCatalog.demo(), 'catalog');
   const appointment = (id: string, service: string, staff: string, start: string, end: string, status = 'booked'): ListedAppointment => ({ id, service, staff, start, end, status });
 
   it('accepts an appointment inside another one’s processing gap', () => {
@@ -64,7 +65,7 @@ describe('finding double bookings', () => {
       appointment('a', 'dauerwelle', 'fabian', '2026-12-04T10:00:00+01:00', '2026-12-04T11:45:00+01:00'),
       appointment('b', 'herrenschnitt', 'fabian', '2026-12-04T10:30:00+01:00', '2026-12-04T11:00:00+01:00'),
     ];
-    expect(findDoubleBookings(list, catalog)).toEqual([]);
+    expect(findDoubleBookings(list, catalog)).toEqual({ doubleBookings: [], unjudged: 0 });
   });
 
   it('finds overlapping busy phases and identical starts of one staff member', () => {
@@ -74,7 +75,7 @@ describe('finding double bookings', () => {
       appointment('c', 'dauerwelle', 'lena', '2026-12-04T10:00:00+01:00', '2026-12-04T11:45:00+01:00'),
       appointment('d', 'dauerwelle', 'lena', '2026-12-04T10:00:00+01:00', '2026-12-04T11:45:00+01:00'),
     ];
-    const found = findDoubleBookings(list, catalog);
+    const found = findDoubleBookings(list, catalog).doubleBookings;
     expect(found.map((double) => [double.staff, double.first.id, double.second.id])).toEqual([
       ['fabian', 'a', 'b'],
       ['lena', 'c', 'd'],
@@ -87,6 +88,6 @@ describe('finding double bookings', () => {
       appointment('b', 'herrenschnitt', 'fabian', '2026-12-04T10:00:00+01:00', '2026-12-04T10:30:00+01:00', 'cancelled'),
       appointment('c', 'herrenschnitt', 'aylin', '2026-12-04T10:00:00+01:00', '2026-12-04T10:30:00+01:00'),
     ];
-    expect(findDoubleBookings(list, catalog)).toEqual([]);
+    expect(findDoubleBookings(list, catalog)).toEqual({ doubleBookings: [], unjudged: 0 });
   });
 });
