@@ -47,6 +47,41 @@ describe('the simulation report', () => {
     expect(formatReport(report)).toContain('INVARIANTS BROKEN');
   });
 
+  it('counts completed scripts in the JSON and the table', () => {
+    const tally = new RunTally();
+    tally.calls = 2;
+    tally.completedScripts = 2;
+    tally.bookings.push({ id: 'a1', service: 'balayage', staff: 'mei', start: 's', end: 'e', callId: 'c1' });
+    const report = buildReport(input(tally, null, true));
+    expect(report).toMatchObject({ completed_scripts: 2, expects_bookings: true, salon: { learned_from: 'runtime' }, invariants: { ok: true } });
+    expect(formatReport(report)).toMatch(/scripts completed\s+2 of 2 {2}✓/);
+    expect(formatReport(report)).toMatch(/salon\s+Salon: 2 service\(s\), 1 staff seen \(learned from the runtime tools\)/);
+  });
+
+  it('fails a run whose callers could not do their part: unexpected tool errors, and no booking where the callers book', () => {
+    const tally = new RunTally();
+    tally.calls = 2;
+    for (const call of ['c1', 'c2']) {
+      tally.toolError('UNKNOWN_SERVICE');
+      tally.unexpectedToolError('UNKNOWN_SERVICE', { call_id: call, what: 'check_availability answered UNKNOWN_SERVICE' });
+    }
+    tally.toolError('SLOT_TAKEN');
+    const report = buildReport(input(tally, null, true));
+    expect(report.completed_scripts).toBe(0);
+    expect(report.tool_errors).toEqual({ UNKNOWN_SERVICE: 2, SLOT_TAKEN: 1 });
+    expect(report.unexpected_tool_errors).toEqual({ UNKNOWN_SERVICE: 2 });
+    expect(report.invariants.ok).toBe(false);
+    expect(report.invariants.broken).toEqual([
+      '2 unexpected tool error(s) (UNKNOWN_SERVICE 2): callers could not do their part',
+      'no caller booked, though the scenario’s callers book',
+    ]);
+    const table = formatReport(report);
+    expect(table).toMatch(/scripts completed\s+0 of 2 {2}✗/);
+    expect(table).toContain('c1: check_availability answered UNKNOWN_SERVICE');
+    // A scenario whose callers do not book may end with none.
+    expect(buildReport(input(new RunTally(), null, false)).invariants).toEqual({ ok: true, broken: [] });
+  });
+
   it('reports double bookings as unchecked (null) without an admin token, which alone breaks nothing', () => {
     const report = buildReport(input(new RunTally(), null));
     expect(report.double_bookings).toBeNull();
