@@ -50,27 +50,46 @@ function positiveNumber(name: string, value: string | undefined): number | undef
   return number;
 }
 
+const OPTIONS = {
+  scenario: { type: 'string', default: 'happy' },
+  callers: { type: 'string' },
+  concurrency: { type: 'string' },
+  seed: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  url: { type: 'string' },
+  token: { type: 'string' },
+  tenant: { type: 'string' },
+  'admin-token': { type: 'string' },
+  date: { type: 'string' },
+  catalog: { type: 'string' },
+  'hold-ttl': { type: 'string' },
+  'hold-max': { type: 'string' },
+  'time-scale': { type: 'string' },
+  naive: { type: 'boolean', default: false },
+  'data-dir': { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+/**
+ * `--token X` as `--token=X`: runtime tokens are base64url and may begin with "-", which
+ * parseArgs would otherwise read as a missing value.
+ */
+function joinValues(args: string[]): string[] {
+  const joined: string[] = [];
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index]!;
+    const name = arg.startsWith('--') && !arg.includes('=') ? arg.slice(2) : null;
+    const option = name ? OPTIONS[name as keyof typeof OPTIONS] : undefined;
+    if (option?.type === 'string' && index + 1 < args.length) joined.push(`${arg}=${args[++index]}`);
+    else joined.push(arg);
+  }
+  return joined;
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: {
-      scenario: { type: 'string', default: 'happy' },
-      callers: { type: 'string' },
-      concurrency: { type: 'string' },
-      seed: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      url: { type: 'string' },
-      token: { type: 'string' },
-      tenant: { type: 'string' },
-      'admin-token': { type: 'string' },
-      date: { type: 'string' },
-      catalog: { type: 'string' },
-      'hold-ttl': { type: 'string' },
-      'hold-max': { type: 'string' },
-      'time-scale': { type: 'string' },
-      naive: { type: 'boolean', default: false },
-      'data-dir': { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+    args: joinValues(process.argv.slice(2)),
+    options: OPTIONS,
     allowPositionals: false,
   });
   if (values.help) {

@@ -16,6 +16,7 @@ import { HarnessCatalog, localDateTime } from './catalog.js';
 import { RuntimeClient, type ToolResultFrame } from './runtime-client.js';
 import { CatalogSalon, LearnedSalon, type Salon, type SalonService } from './salon.js';
 import type { ScenarioNeeds } from './scenario.js';
+import { TargetError } from './target.js';
 import { DateTime } from 'luxon';
 
 export interface LearnOptions {
@@ -77,7 +78,10 @@ export async function learnSalon(options: LearnOptions): Promise<LearnedTarget> 
   const readBack = override || !options.tenant || !options.adminToken ? null : await readCatalogBack(options.url, options.tenant, options.adminToken);
   const known: CatalogSalon | null = override ?? (readBack ? new CatalogSalon(readBack, 'admin') : null);
 
-  const client = await RuntimeClient.connect(options.url, options.callId, options.token);
+  const client = await RuntimeClient.connect(options.url, options.callId, options.token).catch((error: Error & { status?: number }) => {
+    const hint = error.status === 401 ? ' (is --token a runtime token of this tenant?)' : '';
+    throw new TargetError(`the salon probe call to ${options.url} failed: ${error.message}${hint}`);
+  });
   try {
     const sentAt = Date.now();
     const ready = await client.start();
@@ -134,7 +138,7 @@ export async function learnSalon(options: LearnOptions): Promise<LearnedTarget> 
       holdTtlMs = probe.ttlMs;
     }
     await client.end('salon probe done');
-    return { salon, date, holdTtlMs, missing };
+    return { salon, date, holdTtlMs, missing: [...new Set(missing)] };
   } finally {
     client.close();
   }
@@ -161,8 +165,8 @@ async function checkNeeds(probe: Probe, salon: Salon, date: string, needs: Scena
     if (!service) missing.push(`no service "${name}" (it offers: ${offered})`);
   }
   for (const need of needs.staff) {
-    const named = need.service === null ? null : resolved.get(need.service);
-    if (named === null) continue; // the service itself is missing, said above
+    // A missing service is said above; the staff is then looked for among all services.
+    const named = need.service === null ? null : (resolved.get(need.service) ?? null);
     const candidates = named ? [named] : salon.services;
     const member = salon.staff(need.staff);
     const offers = (service: SalonService) => member !== undefined && salon.staffFor(service.id).some((candidate) => candidate.id === member.id);
