@@ -10,9 +10,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { WireHold } from '../protocol/call-frames.js';
-import { localDateTime, type HarnessCatalog } from './catalog.js';
+import { localDateTime } from './catalog.js';
 import type { Prng } from './prng.js';
 import { RuntimeClient, type Frame, type ToolResultFrame } from './runtime-client.js';
+import { longestService, shortestService, type Salon } from './salon.js';
 import type { Amount, Condition, SlotSpec, Step } from './scenario.js';
 import type { RunTally } from './tally.js';
 
@@ -45,7 +46,8 @@ export interface CallerEnvironment {
   prng: Prng;
   /** The stream shared by callers of one `share` group for the slot drawn at `stepPath`. */
   sharedPrng(stepPath: string, share: SlotSpec['share']): Prng;
-  catalog: HarnessCatalog;
+  /** What the harness learned of the salon before the run. */
+  salon: Salon;
   date: string;
   holdTtlMs: number;
   holdMaxMs: number;
@@ -86,6 +88,8 @@ export class SimulatedCaller {
   /** The longest silence since the current offer was made: more than the guaranteed share of the TTL and the hold may lapse. */
   private longestSilenceSinceOffer = 0;
   private currentStep = 'start';
+  /** Tool errors the script does not expect (anything but a refused booking): the caller could not do its part. */
+  private unexpectedErrors = 0;
 
   constructor(private readonly env: CallerEnvironment) {}
 
@@ -94,6 +98,7 @@ export class SimulatedCaller {
     const { tally } = this.env;
     try {
       await this.steps(steps, 'r');
+      if (this.unexpectedErrors === 0) tally.completedScripts++;
     } catch (error) {
       tally.failure({ call_id: this.env.callId, what: `${this.currentStep}: ${error instanceof Error ? error.message.slice(0, 400) : String(error)}` });
     } finally {
@@ -299,12 +304,18 @@ export class SimulatedCaller {
     const started = performance.now();
     const answer = await client.tool(name, args, `t${++this.toolCounter}`, this.env.toolTimeoutMs);
     this.env.tally.latency.record(name, performance.now() - started);
-    if (!answer.ok && answer.error) this.env.tally.toolError(answer.error.code);
+    if (!answer.ok && answer.error) {
+      this.env.tally.toolError(answer.error.code);
+      if (!expectedToolError(name, answer.error.code)) {
+        this.unexpectedErrors++;
+        this.env.tally.unexpectedToolError(answer.error.code, { call_id: this.env.callId, what: `${name} answered ${answer.error.code}: ${answer.error.message}`, detail: { arguments: args } });
+      }
+    }
     return answer;
   }
 
   private async resolveSlot(spec: SlotSpec, path: string): Promise<AskedSlot> {
-    const { catalog } = this.env;
+    const { salon } = this.env;
     if (spec.from_group) {
       const offer = await this.env.groupOffer(spec.from_group);
       if (offer) {
@@ -313,25 +324,40 @@ export class SimulatedCaller {
       }
     }
     const draw = spec.share ? this.env.sharedPrng(path, spec.share) : this.env.prng;
-    const serviceChoice = spec.service ?? (this.request ? 'same' : 'random');
-    let service: string;
-    if (serviceChoice === 'same' && this.request) service = this.request.service;
-    else if (serviceChoice === 'random' || serviceChoice === 'same') service = draw.pick(catalog.services).name;
-    else service = Array.isArray(serviceChoice) ? draw.pick(serviceChoice) : serviceChoice;
 
     const dateChoice = spec.date ?? 'run';
     const date = dateChoice === 'same' ? (this.request?.date ?? this.env.date) : dateChoice === 'run' ? this.env.date : dateChoice;
 
+    // Picks choose among the services with known free time that day (all of them if none has).
+    const open = salon.services.filter((candidate) => salon.startTimes(date, candidate.id).length > 0);
+    const pool = open.length > 0 ? open : salon.services;
+    const serviceChoice = spec.service ?? (this.request ? 'same' : 'random');
+    let service: string;
+    if (serviceChoice === 'same' && this.request) service = this.request.service;
+    else if (serviceChoice === 'longest' || serviceChoice === 'longest_phased') service = longestService(pool, serviceChoice === 'longest_phased')!.name;
+    else if (serviceChoice === 'shortest') service = shortestService(pool)!.name;
+    else if (serviceChoice === 'random' || serviceChoice === 'same') service = draw.pick(pool).name;
+    else service = Array.isArray(serviceChoice) ? draw.pick(serviceChoice) : serviceChoice;
+    const known = salon.service(service);
+
     const timeChoice = spec.time ?? 'random';
+    let staff: string | undefined = spec.staff === 'any' ? undefined : spec.staff;
     let time: string;
     if (timeChoice === 'same' && this.request) time = this.request.time;
-    else if (timeChoice === 'random' || timeChoice === 'same') {
-      const known = catalog.service(service);
-      const starts = known ? catalog.startTimes(date, known) : [];
-      time = starts.length > 0 ? draw.pick(starts) : '10:00';
+    else if (timeChoice === 'first' || timeChoice === 'last') {
+      const start = known ? (timeChoice === 'first' ? salon.firstStart(date, known.id) : salon.lastStart(date, known.id)) : null;
+      time = start?.time ?? '12:00';
+      if (spec.staff === 'any' && start?.staff) staff = salon.staff(start.staff)?.name ?? start.staff;
+    } else if (timeChoice === 'random' || timeChoice === 'same') {
+      const starts = known ? salon.startTimes(date, known.id) : [];
+      time = starts.length > 0 ? draw.pick(starts) : '12:00';
     } else time = Array.isArray(timeChoice) ? draw.pick(timeChoice) : timeChoice;
+    if (spec.staff === 'any' && staff === undefined && known) {
+      const offering = salon.staffFor(known.id);
+      if (offering.length > 0) staff = draw.pick(offering).name;
+    }
 
-    return { service, date, time, ...(spec.staff ? { staff: spec.staff } : {}) };
+    return { service, date, time, ...(staff ? { staff } : {}) };
   }
 
   private async check(slot: AskedSlot, syncPath: string | null): Promise<void> {
@@ -465,4 +491,9 @@ export class SimulatedCaller {
     if (step.ttl !== undefined) ms += draw(step.ttl) * this.env.holdTtlMs;
     return ms;
   }
+}
+
+/** Refused bookings are part of every script (the caller takes an alternative); any other tool error means the caller could not do its part. */
+export function expectedToolError(tool: string, code: string): boolean {
+  return tool === 'book_appointment' && (code === 'SLOT_TAKEN' || code === 'NO_HOLD');
 }

@@ -1,9 +1,9 @@
 /**
- * What the harness knows of a salon: the catalog it was loaded with (the demo salon
- * unless `--catalog` names another). The broker has no endpoint to read a catalog back,
- * so the harness keeps its own copy to pick plausible services and times and to tell a
- * real double booking (overlapping staff-busy phases) from a booking placed in another
- * appointment's processing gap.
+ * A salon's catalog body as `PUT /v1/admin/tenants/{tenant}` takes it and
+ * `GET /v1/admin/tenants/{tenant}` returns it: read from `--catalog`, from the admin
+ * read-back, or the demo salon's. `salon.ts` turns it into what callers pick from; its
+ * phases tell a real double booking (overlapping staff-busy phases) from a booking placed
+ * in another appointment's processing gap.
  */
 import { DateTime } from 'luxon';
 import { z } from 'zod';
@@ -24,6 +24,7 @@ const catalogBody = z.object({
     z.object({
       id: z.string(),
       name: z.string(),
+      aliases: z.array(z.string()).default([]),
       phases: z.array(z.object({ minutes: z.number().positive(), staff_busy: z.boolean() })).min(1),
     }),
   ),

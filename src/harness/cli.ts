@@ -1,11 +1,14 @@
 /**
  * `npm run simulate -- [options]`: simulated callers against a running broker.
- * Exit codes: 0 every invariant held; 1 an invariant broke (or a caller script failed);
- * 2 bad options or no broker to drive.
+ * Exit codes: 0 every invariant held and the callers did their part; 1 an invariant broke,
+ * or callers could not do their part (a script failed, an unexpected tool error, nobody
+ * booked); 2 nothing was run: bad options, no broker to drive, or a salon that cannot
+ * host the scenario (the message names what it lacks).
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { HarnessCatalog } from './catalog.js';
+import { UnhostableScenarioError } from './learn.js';
 import { formatReport, progressLine } from './report.js';
 import { builtInScenarios, loadScenario } from './scenario.js';
 import { runSimulation } from './simulate.js';
@@ -22,16 +25,23 @@ const USAGE = `usage: npm run simulate -- [options]
   --token TOKEN         a runtime token of the tenant
   --tenant ID           the tenant (with --admin-token: a runtime token is created; an unknown
                         tenant is loaded with the catalog first)
-  --admin-token TOKEN   lets the harness read appointments back to find double bookings
-  --date YYYY-MM-DD     the day to book (default: the first open Friday a week or more ahead)
-  --catalog PATH        the tenant's catalog JSON (default: the demo salon)
+  --admin-token TOKEN   lets the harness read the catalog and the appointments back (double bookings)
+  --date YYYY-MM-DD     the day to book (default: the first day with free time a week or more ahead)
+  --catalog PATH        the tenant's catalog JSON, overriding what the harness learns from the broker
+                        (also what a new --tenant is loaded with; default there: the demo salon)
   --hold-ttl S          the broker's HOLD_TTL_S (default: learned from one probe hold)
   --hold-max S          the broker's HOLD_MAX_S (default: 600)
   --time-scale F        multiply the scenario's pauses and speech (default: hold TTL / 60 s)
   --naive               play a system without holds (check, release at once, book later)
   --data-dir DIR        where \`npm start\` wrote demo-credentials.json (default: $DATA_DIR or ./data)
 
-With no options it drives the demo salon of a local \`npm start\`.`;
+With no options it drives the demo salon of a local \`npm start\`. The harness learns the salon
+over the contract: the catalog read back with --admin-token, else list_services,
+get_current_context and check_availability's alternatives with the runtime token alone.
+
+Exit codes: 0 all invariants held and every caller did its part; 1 an invariant broke or
+callers could not do their part; 2 nothing was run (bad options, no broker, or a salon
+that cannot host the scenario).`;
 
 function positiveNumber(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -40,27 +50,46 @@ function positiveNumber(name: string, value: string | undefined): number | undef
   return number;
 }
 
+const OPTIONS = {
+  scenario: { type: 'string', default: 'happy' },
+  callers: { type: 'string' },
+  concurrency: { type: 'string' },
+  seed: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  url: { type: 'string' },
+  token: { type: 'string' },
+  tenant: { type: 'string' },
+  'admin-token': { type: 'string' },
+  date: { type: 'string' },
+  catalog: { type: 'string' },
+  'hold-ttl': { type: 'string' },
+  'hold-max': { type: 'string' },
+  'time-scale': { type: 'string' },
+  naive: { type: 'boolean', default: false },
+  'data-dir': { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+/**
+ * `--token X` as `--token=X`: runtime tokens are base64url and may begin with "-", which
+ * parseArgs would otherwise read as a missing value.
+ */
+function joinValues(args: string[]): string[] {
+  const joined: string[] = [];
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index]!;
+    const name = arg.startsWith('--') && !arg.includes('=') ? arg.slice(2) : null;
+    const option = name ? OPTIONS[name as keyof typeof OPTIONS] : undefined;
+    if (option?.type === 'string' && index + 1 < args.length) joined.push(`${arg}=${args[++index]}`);
+    else joined.push(arg);
+  }
+  return joined;
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: {
-      scenario: { type: 'string', default: 'happy' },
-      callers: { type: 'string' },
-      concurrency: { type: 'string' },
-      seed: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      url: { type: 'string' },
-      token: { type: 'string' },
-      tenant: { type: 'string' },
-      'admin-token': { type: 'string' },
-      date: { type: 'string' },
-      catalog: { type: 'string' },
-      'hold-ttl': { type: 'string' },
-      'hold-max': { type: 'string' },
-      'time-scale': { type: 'string' },
-      naive: { type: 'boolean', default: false },
-      'data-dir': { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+    args: joinValues(process.argv.slice(2)),
+    options: OPTIONS,
     allowPositionals: false,
   });
   if (values.help) {
@@ -110,7 +139,12 @@ main().then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    const expected = error instanceof TargetError || (error instanceof Error && /^(scenario|catalog|unknown scenario|the salon)/.test(error.message)) || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    if (error instanceof UnhostableScenarioError) {
+      process.stderr.write(`simulate: ${error.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    const expected = error instanceof TargetError || (error instanceof Error && /^(scenario|catalog|unknown scenario|the salon|could not learn)/.test(error.message)) || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     process.stderr.write(`simulate: ${error instanceof Error ? (expected ? error.message : (error.stack ?? error.message)) : String(error)}\n`);
     if (expected) process.stderr.write(`\n${USAGE}\n`);
     process.exitCode = 2;

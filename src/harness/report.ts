@@ -5,11 +5,14 @@
  */
 import type { AuditResult, DoubleBooking } from './audit.js';
 import { summarize, type LatencySummary } from './stats.js';
+import type { SalonSource } from './salon.js';
 import type { BookedAppointment, Incident, RunTally } from './tally.js';
 
 export interface SimulationReport {
   scenario: string;
   mode: 'callhold' | 'naive';
+  /** The salon driven, and where the harness learned it from (the --catalog file, the admin read-back, or the runtime tools). */
+  salon: { name: string; learned_from: SalonSource; services: number; staff: number };
   seed: number;
   date: string;
   url: string;
@@ -20,11 +23,17 @@ export interface SimulationReport {
   duration_s: number;
   calls: number;
   completed_calls: number;
+  /** Callers that played their script to the end with no unexpected tool error. */
+  completed_scripts: number;
+  /** Whether the scenario's callers book: a run where none did then proves nothing and fails. */
+  expects_bookings: boolean;
   bookings: number;
   /** null when appointments could not be read back (no admin token). */
   double_bookings: number | null;
   missing_bookings: number | null;
   appointments_read_back: number | null;
+  /** Overlapping appointments of one staff member that could not be judged (phases unknown); null without read-back. */
+  overlaps_unjudged: number | null;
   told_available: number;
   told_available_then_refused: number;
   refused_after_silence: number;
@@ -36,14 +45,18 @@ export interface SimulationReport {
   reconnects: { dropped: number; resumed: number; resumed_with_hold: number; not_resumed: number; hold_missing: number };
   outcomes: Record<string, number>;
   tool_errors: Record<string, number>;
+  /** The tool errors of `tool_errors` no script expects (all but SLOT_TAKEN/NO_HOLD from a booking). */
+  unexpected_tool_errors: Record<string, number>;
   failed_callers: number;
   latency_ms: Record<string, Pick<LatencySummary, 'p50' | 'p95' | 'p99' | 'max'> & { count: number }>;
   invariants: { ok: boolean; broken: string[] };
-  incidents: { violations: Incident[]; failures: Incident[]; double_bookings: DoubleBooking[]; missing_bookings: BookedAppointment[] };
+  incidents: { violations: Incident[]; failures: Incident[]; tool_errors: Incident[]; double_bookings: DoubleBooking[]; missing_bookings: BookedAppointment[] };
 }
 
 export interface ReportInput {
   scenario: string;
+  salon: SimulationReport['salon'];
+  expectsBookings: boolean;
   naive: boolean;
   seed: number;
   date: string;
@@ -68,6 +81,7 @@ export function buildReport(input: ReportInput): SimulationReport {
   const report: Omit<SimulationReport, 'invariants'> = {
     scenario: input.scenario,
     mode: input.naive ? 'naive' : 'callhold',
+    salon: input.salon,
     seed: input.seed,
     date: input.date,
     url: input.url,
@@ -78,10 +92,13 @@ export function buildReport(input: ReportInput): SimulationReport {
     duration_s: Math.round(input.durationMs / 100) / 10,
     calls: tally.calls,
     completed_calls: Object.values(tally.outcomes).reduce((sum, count) => sum + count, 0),
+    completed_scripts: tally.completedScripts,
+    expects_bookings: input.expectsBookings,
     bookings: tally.bookings.length,
     double_bookings: audit ? audit.doubleBookings.length : null,
     missing_bookings: audit ? audit.missing.length : null,
     appointments_read_back: audit ? audit.appointments : null,
+    overlaps_unjudged: audit ? audit.unjudgedOverlaps : null,
     told_available: tally.toldAvailable,
     told_available_then_refused: tally.toldAvailableThenRefused,
     refused_after_silence: tally.refusedAfterSilence,
@@ -106,11 +123,13 @@ export function buildReport(input: ReportInput): SimulationReport {
     },
     outcomes: { ...tally.outcomes },
     tool_errors: { ...tally.toolErrors },
+    unexpected_tool_errors: { ...tally.unexpectedToolErrors },
     failed_callers: tally.failureCount,
     latency_ms: latency,
     incidents: {
       violations: tally.violations,
       failures: tally.failures,
+      tool_errors: tally.unexpectedToolErrorIncidents,
       double_bookings: audit?.doubleBookings ?? [],
       missing_bookings: audit?.missing ?? [],
     },
@@ -127,8 +146,16 @@ export function judge(report: Omit<SimulationReport, 'invariants'>): { ok: boole
   if (report.refusals_without_alternatives) broken.push(`${report.refusals_without_alternatives} refusal(s) without alternatives`);
   if (report.reconnects.hold_missing) broken.push(`${report.reconnects.hold_missing} hold(s) missing after a resume`);
   if (report.failed_callers) broken.push(`${report.failed_callers} caller script(s) failed (timeouts, refused connections)`);
+  const unexpected = Object.entries(report.unexpected_tool_errors);
+  if (unexpected.length > 0) {
+    const count = unexpected.reduce((sum, [, n]) => sum + n, 0);
+    broken.push(`${count} unexpected tool error(s) (${unexpected.map(([code, n]) => `${code} ${n}`).join(', ')}): callers could not do their part`);
+  }
+  if (report.expects_bookings && report.callers > 0 && report.bookings === 0) broken.push('no caller booked, though the scenario’s callers book');
   return { ok: broken.length === 0, broken };
 }
+
+const LEARNED_FROM: Record<SalonSource, string> = { catalog: 'the --catalog file', admin: 'the admin read-back of the catalog', runtime: 'the runtime tools' };
 
 const pad = (text: string, width: number) => text + ' '.repeat(Math.max(0, width - text.length));
 const padStart = (text: string, width: number) => ' '.repeat(Math.max(0, width - text.length)) + text;
@@ -139,9 +166,11 @@ export function formatReport(report: SimulationReport): string {
   const shown = (value: number | null, must?: 0) => (value === null ? 'not checked (needs --admin-token and --tenant)' : `${value}${must === 0 ? (value === 0 ? '  ✓' : '  ✗ must be 0') : ''}`);
   const rows: Array<[string, string]> = [
     ['scenario', `${report.scenario}${report.mode === 'naive' ? ' (naive baseline: no holds)' : ''}, seed ${report.seed}, ${report.date}`],
+    ['salon', `${report.salon.name}: ${report.salon.services} service(s), ${report.salon.staff} staff ${report.salon.learned_from === 'runtime' ? 'seen' : 'known'} (learned from ${LEARNED_FROM[report.salon.learned_from]})`],
     ['broker', `${report.url}, hold TTL ${report.hold_ttl_s} s, time scale ${report.time_scale}`],
     ['calls', `${report.calls} (${report.completed_calls} hung up normally, ${report.failed_callers} failed) in ${report.duration_s} s`],
-    ['bookings', `${report.bookings} (${report.gave_up} caller(s) gave up)`],
+    ['scripts completed', `${report.completed_scripts} of ${report.callers}${report.completed_scripts === report.callers ? '  ✓' : '  ✗'}`],
+    ['bookings', `${report.bookings} (${report.gave_up} caller(s) gave up)${report.expects_bookings && report.bookings === 0 ? '  ✗ must be more than 0' : ''}`],
     ['holds', `placed ${report.holds.placed}, converted ${report.holds.converted}, expired ${report.holds.expired}, lost ${report.holds.lost}, released ${report.holds.released}`],
     ['told "available"', `${report.told_available}`],
     ['…then refused while talking', shown(report.told_available_then_refused, 0)],
@@ -154,7 +183,11 @@ export function formatReport(report: SimulationReport): string {
   if (report.reconnects.dropped > 0) {
     rows.push(['drops / resumed with hold', `${report.reconnects.dropped} / ${report.reconnects.resumed_with_hold} (hold missing: ${report.reconnects.hold_missing})`]);
   }
-  if (Object.keys(report.tool_errors).length > 0) rows.push(['tool errors', Object.entries(report.tool_errors).map(([code, count]) => `${code} ${count}`).join(', ')]);
+  if (report.overlaps_unjudged) rows.push(['overlaps not judged', `${report.overlaps_unjudged} (phases unknown to a runtime token)`]);
+  if (Object.keys(report.tool_errors).length > 0) {
+    const unexpected = Object.values(report.unexpected_tool_errors).reduce((sum, n) => sum + n, 0);
+    rows.push(['tool errors', `${Object.entries(report.tool_errors).map(([code, count]) => `${code} ${count}`).join(', ')}${unexpected > 0 ? `  ✗ ${unexpected} unexpected` : ''}`]);
+  }
   const width = Math.max(...rows.map(([label]) => label.length));
   const lines = rows.map(([label, value]) => `  ${pad(label, width)}  ${value}`);
 
@@ -168,7 +201,7 @@ export function formatReport(report: SimulationReport): string {
     }
   }
   lines.push('', report.invariants.ok ? '  all invariants held' : `  INVARIANTS BROKEN: ${report.invariants.broken.join('; ')}`);
-  for (const incident of [...report.incidents.violations, ...report.incidents.failures].slice(0, 5)) {
+  for (const incident of [...report.incidents.violations, ...report.incidents.failures, ...report.incidents.tool_errors].slice(0, 5)) {
     lines.push(`    ${incident.call_id}: ${incident.what}`);
   }
   for (const double of report.incidents.double_bookings.slice(0, 5)) {

@@ -27,14 +27,33 @@ export type Condition = (typeof conditions)[number];
 const guard = { when: z.enum(conditions).optional(), chance: z.number().min(0).max(1).optional() };
 
 const choice = z.union([z.string(), z.array(z.string()).min(1)]);
+
 /**
- * Which slot to ask for. `service`: a name, a list to pick from, "random" (any service)
- * or "same" (the last one asked for; the default once there is one). `time`: HH:MM, a
- * list, "random" (a grid start that fits opening hours) or "same". `date`: "run" (the
- * run's day, default), "same" or YYYY-MM-DD. `share`: callers in groups of this size
- * ("all": every caller) draw the same random slot. `from_group`: in groups of this size,
- * ask for exactly the slot another member of the group was first offered (waiting for
- * that offer), `after_offer_ttl` hold TTLs after it was offered.
+ * Words a slot uses to say what it needs instead of naming the demo salon's services,
+ * staff and hours. Anything else is a name (or a list of names) the salon must have.
+ */
+export const SERVICE_PICKS = ['random', 'same', 'longest', 'longest_phased', 'shortest'] as const;
+export const TIME_PICKS = ['random', 'same', 'first', 'last'] as const;
+export const STAFF_PICKS = ['any'] as const;
+const isPick = (picks: readonly string[], value: string) => picks.includes(value);
+
+/**
+ * Which slot to ask for.
+ * - `service`: a name (id, name or alias) or a list to pick from, which the salon must
+ *   offer (a run is refused otherwise); "random" (any service with free time that day),
+ *   "longest", "shortest", "longest_phased" (the longest with a processing gap, when the
+ *   phases are known; else the longest) or "same" (the last one asked for; the default
+ *   once there is one).
+ * - `time`: HH:MM, a list, "random" (a start that fits the hours), "first" or "last"
+ *   (the day's earliest or latest start of that service) or "same".
+ * - `date`: "run" (the run's day, default: the first day with free time a week or more
+ *   ahead), "same" or YYYY-MM-DD.
+ * - `staff`: a name the salon must have, or "any" (someone who offers the service; with
+ *   time "first"/"last", the one who has that start).
+ * - `share`: callers in groups of this size ("all": every caller) draw the same slot.
+ * - `from_group`: in groups of this size, ask for exactly the slot another member of the
+ *   group was first offered (waiting for that offer), `after_offer_ttl` hold TTLs after
+ *   it was offered.
  */
 const slotSpec = z
   .object({
@@ -138,6 +157,34 @@ export function parseScenario(json: unknown): Scenario {
     throw new Error(`scenario: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
   }
   return parsed.data;
+}
+
+/** What a scenario asks of the salon: the services and staff it names, and whether its callers book. */
+export interface ScenarioNeeds {
+  services: string[];
+  /** Staff it names, with the service named in the same slot (null: a pick such as "random"). */
+  staff: Array<{ staff: string; service: string | null }>;
+  books: boolean;
+}
+
+export function scenarioNeeds(scenario: Scenario): ScenarioNeeds {
+  const services = new Set<string>();
+  const staff = new Map<string, { staff: string; service: string | null }>();
+  let books = false;
+  const walk = (steps: Step[]) => {
+    for (const step of steps) {
+      if (step.do === 'book') books = true;
+      if (step.do === 'group' || step.do === 'until_booked' || step.do === 'repeat') walk(step.steps);
+      if (step.do !== 'check' || !step.slot) continue;
+      const named = (typeof step.slot.service === 'string' ? [step.slot.service] : (step.slot.service ?? [])).filter((name: string) => !isPick(SERVICE_PICKS, name));
+      for (const name of named) services.add(name);
+      if (step.slot.staff && !isPick(STAFF_PICKS, step.slot.staff)) {
+        for (const service of named.length > 0 ? named : [null]) staff.set(`${step.slot.staff}\u0000${service}`, { staff: step.slot.staff, service });
+      }
+    }
+  };
+  for (const role of scenario.roles) walk(role.steps);
+  return { services: [...services], staff: [...staff.values()], books };
 }
 
 /** A built-in scenario by name, or a JSON file by path. */

@@ -1,17 +1,17 @@
 /**
- * The harness's programmatic API: run a scenario's callers against a broker, then read
- * the appointments back through the admin API and report what the callers lived through.
- * The CLI (`npm run simulate`), the benchmark and the tests all go through `runSimulation`.
+ * The harness's programmatic API: learn the salon over the contract, refuse a scenario it
+ * cannot host, run the scenario's callers against the broker, then read the appointments
+ * back through the admin API and report what the callers lived through. The CLI
+ * (`npm run simulate`), the benchmark and the tests all go through `runSimulation`.
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { auditAppointments, type AuditResult } from './audit.js';
 import { SimulatedCaller, type AskedSlot } from './caller.js';
-import { HarnessCatalog, localDateTime } from './catalog.js';
+import { learnSalon, UnhostableScenarioError } from './learn.js';
 import { Prng } from './prng.js';
 import { buildReport, type SimulationReport } from './report.js';
-import { RuntimeClient, type ToolResultFrame } from './runtime-client.js';
-import type { Scenario, SlotSpec, Step } from './scenario.js';
+import { scenarioNeeds, type Scenario, type SlotSpec, type Step } from './scenario.js';
 import { RunTally } from './tally.js';
 
 export interface SimulationOptions {
@@ -27,7 +27,7 @@ export interface SimulationOptions {
   /** At most this many calls live at once (default: all callers). */
   concurrency?: number | undefined;
   seed?: number | undefined;
-  /** The local day to book on (default: the first open Friday at least a week ahead). */
+  /** The local day to book on (default: the first day with free time at least a week ahead). */
   date?: string | undefined;
   /** The broker's HOLD_TTL_S in ms; probed with one hold when not given. */
   holdTtlMs?: number | undefined;
@@ -37,7 +37,10 @@ export interface SimulationOptions {
   timeScale?: number | undefined;
   /** Play the callers as a system without holds would: check, release at once, book by naming the slot. */
   naive?: boolean | undefined;
-  /** The tenant's catalog body (default: the demo salon). */
+  /**
+   * The tenant's catalog body, overriding what the harness would learn: by default the
+   * admin read-back (with tenant and admin token), else what the runtime tools tell.
+   */
   catalog?: unknown;
   toolTimeoutMs?: number | undefined;
   /** Called with the live tally about every `progressIntervalMs` while the run goes. */
@@ -51,14 +54,25 @@ const SYNC_TIMEOUT_MS = 15_000;
 
 export async function runSimulation(options: SimulationOptions): Promise<SimulationReport> {
   const scenario = options.scenario;
-  const catalog = options.catalog === undefined ? HarnessCatalog.demo() : HarnessCatalog.from(options.catalog);
   const callers = options.callers ?? scenario.callers;
   const concurrency = Math.max(1, Math.min(options.concurrency ?? callers, callers));
   const seed = options.seed ?? 1;
-  const date = options.date ?? catalog.defaultDate();
-  if (!catalog.isOpen(date)) throw new Error(`the salon is closed on ${date}: choose another --date`);
   const runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
-  const holdTtlMs = options.holdTtlMs ?? (await probeHoldTtl(options.url, options.token, `sim-${runId}-probe`, catalog, date));
+  const needs = scenarioNeeds(scenario);
+  const learned = await learnSalon({
+    url: options.url,
+    token: options.token,
+    callId: `sim-${runId}-probe`,
+    tenant: options.tenant,
+    adminToken: options.adminToken,
+    catalog: options.catalog,
+    date: options.date,
+    needs,
+    measureTtl: options.holdTtlMs === undefined,
+  });
+  if (learned.missing.length > 0) throw new UnhostableScenarioError(scenario.name, learned.missing);
+  const { salon, date } = learned;
+  const holdTtlMs = options.holdTtlMs ?? learned.holdTtlMs!;
   const holdMaxMs = options.holdMaxMs ?? DEFAULT_HOLD_MAX_MS;
   const timeScale = options.timeScale ?? holdTtlMs / REAL_CALL_TTL_MS;
   const root = new Prng(seed);
@@ -130,7 +144,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
             const group = share === 'all' ? 0 : Math.floor(item.index / (share ?? 1));
             return root.fork(`slot:${path}:${group}`);
           },
-          catalog,
+          salon,
           date,
           holdTtlMs,
           holdMaxMs,
@@ -162,38 +176,14 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
 
   let audit: AuditResult | null = null;
   if (options.tenant && options.adminToken) {
-    audit = await auditAppointments({ url: options.url, tenant: options.tenant, adminToken: options.adminToken, catalog, dates: [date], bookings: tally.bookings });
+    audit = await auditAppointments({ url: options.url, tenant: options.tenant, adminToken: options.adminToken, salon, dates: [date], bookings: tally.bookings });
   }
-  return buildReport({ scenario: scenario.name, naive: options.naive ?? false, seed, date, url: options.url, callers, concurrency, holdTtlMs, timeScale, durationMs, tally, audit });
-}
-
-/**
- * Learns the broker's HOLD_TTL_S from one hold: a probe call holds a slot far ahead,
- * reads how long the hold was given, releases it and hangs up.
- */
-export async function probeHoldTtl(url: string, token: string, callId: string, catalog: HarnessCatalog, near: string): Promise<number> {
-  const client = await RuntimeClient.connect(url, callId, token);
-  try {
-    const sentAt = Date.now();
-    const ready = await client.start();
-    const offset = Date.parse(String(ready.now)) - (sentAt + Date.now()) / 2;
-    const far = catalog.openDates(addDaysIso(near, 180), 1)[0] ?? near;
-    const service = catalog.services[0]!;
-    const time = catalog.startTimes(far, service)[0] ?? '10:00';
-    let answer: ToolResultFrame = await client.tool('check_availability', { service: service.name, date: far, time });
-    if (answer.ok && answer.result.available !== true) {
-      const alternative = (answer.result.alternatives as Array<{ start: string; staff: string }> | undefined)?.[0];
-      if (alternative) answer = await client.tool('check_availability', { service: service.name, ...localDateTime(alternative.start), staff: alternative.staff });
-    }
-    const receivedAt = Date.now() + offset;
-    const hold = answer.result.hold as { expires_at: string } | undefined;
-    if (!answer.ok || !hold) throw new Error(`could not learn the hold TTL (no hold placed: ${JSON.stringify(answer.result).slice(0, 200)}); pass --hold-ttl`);
-    await client.tool('release_hold');
-    await client.end('ttl probe done');
-    return Math.max(1, Math.round((Date.parse(hold.expires_at) - receivedAt) / 1000)) * 1000;
-  } finally {
-    client.close();
-  }
+  const staff = new Set(salon.services.flatMap((service) => salon.staffFor(service.id).map((member) => member.id)));
+  return buildReport({
+    scenario: scenario.name,
+    salon: { name: salon.name, learned_from: salon.source, services: salon.services.length, staff: staff.size },
+    expectsBookings: needs.books,
+    naive: options.naive ?? false, seed, date, url: options.url, callers, concurrency, holdTtlMs, timeScale, durationMs, tally, audit });
 }
 
 /** Lets callers fire one step together: releases when every expected caller (in batches of the concurrency) has arrived. */
@@ -267,10 +257,4 @@ function customerName(index: number): string {
 function phoneOf(runId: string, index: number): string {
   const digits = String(parseInt(runId.slice(-6), 16) % 100000).padStart(5, '0');
   return `+49151${digits}${String(index).padStart(4, '0')}`;
-}
-
-function addDaysIso(date: string, days: number): string {
-  const instant = new Date(`${date}T12:00:00Z`);
-  instant.setUTCDate(instant.getUTCDate() + days);
-  return instant.toISOString().slice(0, 10);
 }

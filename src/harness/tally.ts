@@ -46,6 +46,11 @@ export class RunTally {
   readonly holdStatuses = { held: new Set<string>(), booked: new Set<string>(), expired: new Set<string>(), lost: new Set<string>(), released: new Set<string>() };
   extendedFrames = 0;
   readonly toolErrors: Record<string, number> = {};
+  /** Tool errors no script expects (all but a refused booking), by code: callers that could not do their part. */
+  readonly unexpectedToolErrors: Record<string, number> = {};
+  readonly unexpectedToolErrorIncidents: Incident[] = [];
+  /** Callers that played their script to the end with no unexpected tool error. */
+  completedScripts = 0;
   readonly outcomes: Record<string, number> = {};
   readonly failures: Incident[] = [];
   failureCount = 0;
@@ -62,6 +67,11 @@ export class RunTally {
 
   toolError(code: string): void {
     this.toolErrors[code] = (this.toolErrors[code] ?? 0) + 1;
+  }
+
+  unexpectedToolError(code: string, incident: Incident): void {
+    this.unexpectedToolErrors[code] = (this.unexpectedToolErrors[code] ?? 0) + 1;
+    if (this.unexpectedToolErrorIncidents.length < MAX_KEPT_INCIDENTS) this.unexpectedToolErrorIncidents.push(incident);
   }
 
   outcome(outcome: string): void {

@@ -7,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtInScenarios, parseScenario } from '../../src/harness/scenario.js';
 import { runSimulation, type SimulationOptions } from '../../src/harness/simulate.js';
 import type { SimulationReport } from '../../src/harness/report.js';
+import { UnhostableScenarioError } from '../../src/harness/learn.js';
 import { ADMIN_TOKEN, startBroker, type TestBroker } from '../fixtures/broker.js';
+import { demoCatalogBody, kiriCatalogBody } from '../fixtures/catalogs.js';
 import { upcoming } from '../fixtures/dates.js';
 
 function expectPromisesKept(report: SimulationReport) {
@@ -16,6 +18,8 @@ function expectPromisesKept(report: SimulationReport) {
   expect(report.missing_bookings).toBe(0);
   expect(report.told_available_then_refused, JSON.stringify(report.incidents.violations)).toBe(0);
   expect(report.refusals_without_alternatives, JSON.stringify(report.incidents.violations)).toBe(0);
+  expect(report.unexpected_tool_errors, JSON.stringify(report.incidents.tool_errors)).toEqual({});
+  expect(report.completed_scripts).toBe(report.callers);
   expect(report.invariants).toEqual({ ok: true, broken: [] });
 }
 
@@ -55,5 +59,15 @@ describe('the simulated caller harness', () => {
     // The sleeper's hold ends by its own expiry, or as lost when the rival's claim reclaims it first.
     expect(report.holds.expired + report.holds.lost).toBeGreaterThanOrEqual(1);
     expect(report.bookings).toBeGreaterThanOrEqual(1);
+  });
+
+  it('takes a --catalog as an override of what it would learn, and refuses one that names services the salon does not list', async () => {
+    const report = await runSimulation({ ...base, scenario: parseScenario(builtInScenarios.happy), catalog: demoCatalogBody, date: upcoming('tue') });
+    expectPromisesKept(report);
+    expect(report.salon).toMatchObject({ name: 'Salon Sonnenschein', learned_from: 'catalog', services: 4, staff: 3 });
+    expect(report.completed_scripts).toBe(1);
+    const refused = runSimulation({ ...base, scenario: parseScenario(builtInScenarios.happy), catalog: kiriCatalogBody });
+    await expect(refused).rejects.toThrow(UnhostableScenarioError);
+    await expect(refused).rejects.toThrow(/the given --catalog names services the salon does not list: Balayage, Scalp Treatment, Beard Trim, Kids Cut/);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HarnessCatalog } from '../../../src/harness/catalog.js';
-import { builtInScenarios, loadScenario, parseScenario } from '../../../src/harness/scenario.js';
+import { builtInScenarios, loadScenario, parseScenario, scenarioNeeds } from '../../../src/harness/scenario.js';
 
 describe('scenarios', () => {
   it('parses every built-in scenario', async () => {
@@ -15,6 +15,36 @@ describe('scenarios', () => {
   it('names the bad field of a broken scenario', () => {
     expect(() => parseScenario({ name: 'x', roles: [{ name: 'r', steps: [{ do: 'dance' }] }] })).toThrow(/roles\.0\.steps\.0/);
     expect(() => parseScenario({ name: 'x', roles: [{ name: 'r', steps: [{ do: 'think', s: -1 }] }] })).toThrow(/scenario: roles\.0\.steps\.0\.s/);
+  });
+
+  it('built-in scenarios name no service or staff of any salon, and their callers book', async () => {
+    for (const name of Object.keys(builtInScenarios)) {
+      expect(scenarioNeeds(await loadScenario(name)), name).toEqual({ services: [], staff: [], books: true });
+    }
+  });
+
+  it('collects the services and staff a scenario names, with the service each staff member is asked for', () => {
+    const scenario = parseScenario({
+      name: 'x',
+      roles: [
+        { name: 'a', steps: [{ do: 'check', slot: { service: 'Dauerwelle', staff: 'Fabian', time: '10:00' } }] },
+        {
+          name: 'b',
+          steps: [
+            { do: 'until_booked', steps: [{ do: 'check', slot: { service: ['Färben', 'random'], staff: 'any' } }] },
+            { do: 'check', slot: { service: 'longest_phased', staff: 'Lena' } },
+          ],
+        },
+      ],
+    });
+    expect(scenarioNeeds(scenario)).toEqual({
+      services: ['Dauerwelle', 'Färben'],
+      staff: [
+        { staff: 'Fabian', service: 'Dauerwelle' },
+        { staff: 'Lena', service: null },
+      ],
+      books: false,
+    });
   });
 
   it('refuses an unknown name that is not a .json path', async () => {
