@@ -132,7 +132,14 @@ export async function learnSalon(options: LearnOptions): Promise<LearnedTarget> 
       if (probe.ttlMs === null) {
         const service = salon.services.find((candidate) => salon.firstStart(date, candidate.id));
         const start = service ? salon.firstStart(date, service.id)! : null;
-        if (service && start) await probe.check(salon, service.id, { service: service.id, date, time: start.time, ...(start.staff ? { staff: start.staff } : {}) }, true);
+        if (service && start) {
+          // Hours say when a slot could be free, not that it is: a taken one answers with alternatives that are.
+          const answer = await probe.check(salon, service.id, { service: service.id, date, time: start.time, ...(start.staff ? { staff: start.staff } : {}) }, true);
+          const alternative = (answer.result.alternatives as Alternative[] | undefined)?.[0];
+          if (probe.ttlMs === null && alternative) {
+            await probe.check(salon, service.id, { service: service.id, ...localDateTime(alternative.start), staff: alternative.staff }, true);
+          }
+        }
       }
       if (probe.ttlMs === null) throw new Error(`could not learn the hold TTL (no hold placed on ${date}); pass --hold-ttl`);
       holdTtlMs = probe.ttlMs;
