@@ -1,0 +1,97 @@
+/**
+ * Storage outages (PROTOCOL §3, §4; README "Storage outages"): the broker's PostgreSQL
+ * connections go through a TCP fault proxy that stalls them (nothing moves, no error)
+ * or cuts them (every connection reset, new ones too). Real driver, real sockets.
+ *
+ * PostgreSQL only: PGlite runs inside the process, there is no connection to break.
+ */
+import type { FastifyInstance } from 'fastify';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { RuntimeClient } from '../../src/harness/runtime-client.js';
+import { openPostgres, type DatabaseHandle } from '../../src/store/database.js';
+import { TcpFaultProxy } from '../fakes/tcp-proxy.js';
+import { demoCatalogBody } from '../fixtures/catalogs.js';
+import { drivers, openTestDatabase, type TestDatabase } from '../fixtures/database.js';
+
+const ADMIN = 'outage-admin-token';
+/** PROTOCOL §3 and §4: while storage is down, answers come within 2 s. */
+const CONTRACT_MS = 2000;
+
+const postgresOnly = drivers.filter((driver) => driver === 'postgres');
+
+/** Resolves with `promise`, or rejects once `ms` have passed: a client's own deadline. */
+function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms))),
+  ]);
+}
+
+/** The HTTP status a refused upgrade answered with, and how long it took. */
+async function refusedUpgrade(url: string, callId: string, token: string): Promise<{ status: unknown; elapsedMs: number }> {
+  const started = performance.now();
+  const outcome = await within(CONTRACT_MS + 1000, RuntimeClient.connect(url, callId, token), `upgrade of ${callId}`).then(
+    (client) => {
+      client.close();
+      return { status: 101 };
+    },
+    (error: { status?: number; message: string }) => ({ status: error.status ?? error.message }),
+  );
+  return { ...outcome, elapsedMs: performance.now() - started };
+}
+
+async function admin(url: string, method: string, path: string, body?: unknown) {
+  const response = await fetch(new URL(path, url), {
+    method,
+    headers: { authorization: `Bearer ${ADMIN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return (await response.json()) as Record<string, unknown>;
+}
+
+async function tenantToken(url: string, tenant: string): Promise<string> {
+  await admin(url, 'PUT', `/v1/admin/tenants/${tenant}`, demoCatalogBody);
+  return (await admin(url, 'POST', `/v1/admin/tenants/${tenant}/runtime-tokens`)).token as string;
+}
+
+describe.each(postgresOnly)('a broker whose database stalls or is cut (%s)', () => {
+  let database: TestDatabase;
+  let proxy: TcpFaultProxy;
+  let proxied: DatabaseHandle;
+  let app: FastifyInstance;
+  let url: string;
+  let token: string;
+
+  beforeAll(async () => {
+    database = await openTestDatabase('postgres', { maxConnections: 2 });
+    proxy = await TcpFaultProxy.forUrl(database.url!);
+    proxied = await openPostgres(proxy.urlFor(database.url!));
+    app = await buildApp({ config: loadConfig({ ADMIN_TOKEN: ADMIN, PORT: '0', LOG_LEVEL: 'silent' }), database: proxied });
+    url = await app.listen({ port: 0, host: '127.0.0.1' });
+    token = await tenantToken(url, 'outage');
+  });
+  afterEach(() => proxy.restore());
+  afterAll(async () => {
+    await app?.close();
+    await proxied?.close();
+    await proxy?.close();
+    await database?.close();
+  });
+
+  it('refuses a new call with 503 within 2 s while the database stalls', async () => {
+    proxy.stall();
+    const refused = await refusedUpgrade(url, 'call-during-stall', token);
+    expect(refused.status).toBe(503);
+    expect(refused.elapsedMs).toBeLessThan(CONTRACT_MS);
+  });
+
+  it('refuses a new call with 503 (not 500) within 2 s while the database is cut', async () => {
+    proxy.cut();
+    const refused = await refusedUpgrade(url, 'call-during-cut', token);
+    expect(refused.status).toBe(503);
+    expect(refused.elapsedMs).toBeLessThan(CONTRACT_MS);
+  });
+});
