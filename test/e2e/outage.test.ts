@@ -13,6 +13,7 @@ import { RuntimeClient } from '../../src/harness/runtime-client.js';
 import { openPostgres, type DatabaseHandle } from '../../src/store/database.js';
 import { TcpFaultProxy } from '../fakes/tcp-proxy.js';
 import { demoCatalogBody } from '../fixtures/catalogs.js';
+import { upcoming } from '../fixtures/dates.js';
 import { drivers, openTestDatabase, type TestDatabase } from '../fixtures/database.js';
 
 const ADMIN = 'outage-admin-token';
@@ -93,5 +94,27 @@ describe.each(postgresOnly)('a broker whose database stalls or is cut (%s)', () 
     const refused = await refusedUpgrade(url, 'call-during-cut', token);
     expect(refused.status).toBe(503);
     expect(refused.elapsedMs).toBeLessThan(CONTRACT_MS);
+  });
+
+  it('answers the first tool of a busy call once a cut ends', async () => {
+    const client = await RuntimeClient.connect(url, 'busy-through-cut', token);
+    await client.start();
+    expect(await client.tool('check_customer')).toMatchObject({ ok: true });
+
+    proxy.cut();
+    // The agent keeps calling tools, as busy calls do: every answer meanwhile is UNAVAILABLE
+    // in time, and the driver's attempts to reconnect pile up (well past the pool's size).
+    const outageEnds = performance.now() + 2500;
+    let during = 0;
+    while (performance.now() < outageEnds) {
+      const answer = await client.tool('check_customer', {}, `during-${during++}`, CONTRACT_MS + 500);
+      expect(answer).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+
+    proxy.restore();
+    const first = await client.tool('check_availability', { service: 'Herrenschnitt', date: upcoming('fri'), time: '11:00' }, 'after-cut', 1500);
+    expect(first).toMatchObject({ ok: true, result: { available: true } });
+    expect(await client.end()).toMatchObject({ outcome: 'no_booking' });
   });
 });
