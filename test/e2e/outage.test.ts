@@ -5,6 +5,8 @@
  *
  * PostgreSQL only: PGlite runs inside the process, there is no connection to break.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
@@ -116,5 +118,79 @@ describe.each(postgresOnly)('a broker whose database stalls or is cut (%s)', () 
     const first = await client.tool('check_availability', { service: 'Herrenschnitt', date: upcoming('fri'), time: '11:00' }, 'after-cut', 1500);
     expect(first).toMatchObject({ ok: true, result: { available: true } });
     expect(await client.end()).toMatchObject({ outcome: 'no_booking' });
+  });
+});
+
+function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    env: { ...process.env, PORT: '0', ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      if (line.includes('callhold broker listening')) resolve({ child, url: (JSON.parse(line) as { address: string }).address });
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code} before listening`)));
+  });
+}
+
+describe.each(postgresOnly)('a broker process stopped during an outage (%s)', () => {
+  let database: TestDatabase;
+  let proxy: TcpFaultProxy;
+  const children: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    database = await openTestDatabase('postgres', { maxConnections: 1 });
+    proxy = await TcpFaultProxy.forUrl(database.url!);
+  });
+  afterEach(() => proxy.restore());
+  afterAll(async () => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await proxy?.close();
+    await database?.close();
+  });
+
+  it('exits within 6 s of SIGTERM while the database stalls, having told its calls to reconnect', async () => {
+    const server = await startServer({ DATABASE_URL: proxy.urlFor(database.url!) });
+    children.push(server.child);
+    const token = await tenantToken(server.url, 'stopping');
+    const client = await RuntimeClient.connect(server.url, 'call-at-sigterm', token);
+    await client.start();
+    const held = await client.tool('check_availability', { service: 'Herrenschnitt', date: upcoming('fri'), time: '12:00' });
+    expect(held.result.available).toBe(true);
+
+    proxy.stall();
+    // Work in flight on the stalled database when the signal comes: a tool and a snapshot write.
+    client.send({ type: 'caller.activity', speaking: true });
+    client.send({ type: 'tool.call', id: 'in-flight', name: 'check_customer', arguments: {} });
+    const exited = new Promise<number>((resolve) => server.child.once('exit', () => resolve(performance.now())));
+    const signalled = performance.now();
+    server.child.kill('SIGTERM');
+
+    expect(await client.waitClosed()).toMatchObject({ code: 1012 });
+    const exitedAt = await within(7000, exited, 'exit after SIGTERM');
+    expect(exitedAt - signalled).toBeLessThan(6000);
+  });
+
+  it('closes cleanly (exit 0) within 6 s of SIGTERM after a cut has ended', async () => {
+    const server = await startServer({ DATABASE_URL: proxy.urlFor(database.url!) });
+    children.push(server.child);
+    const token = await tenantToken(server.url, 'recovered');
+    const client = await RuntimeClient.connect(server.url, 'call-after-cut', token);
+    await client.start();
+    proxy.cut();
+    const during = await client.tool('check_customer', {}, 'during-cut', CONTRACT_MS + 500);
+    expect(during).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+    proxy.restore();
+    expect(await client.tool('check_customer', {}, 'after-cut', 1500)).toMatchObject({ ok: true });
+
+    const exited = new Promise<{ code: number | null; at: number }>((resolve) => server.child.once('exit', (code) => resolve({ code, at: performance.now() })));
+    const signalled = performance.now();
+    server.child.kill('SIGTERM');
+    expect(await client.waitClosed()).toMatchObject({ code: 1012 });
+    const exit = await within(7000, exited, 'exit after SIGTERM');
+    expect(exit.code).toBe(0);
+    expect(exit.at - signalled).toBeLessThan(6000);
   });
 });
