@@ -23,6 +23,12 @@ const ADMIN = 'outage-admin-token';
 const CONTRACT_MS = 2000;
 
 const postgresOnly = drivers.filter((driver) => driver === 'postgres');
+if (postgresOnly.length === 0) {
+  // A PGlite-only run (no DATABASE_URL) reports this file as skipped rather than empty.
+  describe('storage outages', () => {
+    it.skip('need a PostgreSQL server (DATABASE_URL) whose connections can be stalled and cut', () => {});
+  });
+}
 
 /** Resolves with `promise`, or rejects once `ms` have passed: a client's own deadline. */
 function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
