@@ -27,6 +27,8 @@ import { ToolRunner } from './tools/tool-runner.js';
 /** PROTOCOL §4: a tool whose storage does not answer is answered `UNAVAILABLE` within 2 s. */
 export const TOOL_TIMEOUT_MS = 1800;
 const HOLD_SWEEP_INTERVAL_MS = 10_000;
+/** How long a stop waits for storage; with the database's close it stays inside the process's shutdown deadline (server.ts). */
+export const STOP_STORAGE_TIMEOUT_MS = 2500;
 
 export interface BrokerOptions {
   config: Config;
@@ -104,11 +106,22 @@ export class Broker {
     this.sweeper.unref();
   }
 
-  /** Leaves live calls resumable: their snapshots are written and their sockets told to reconnect. */
+  /**
+   * Leaves live calls resumable: their sockets are told to reconnect (at once) and their
+   * snapshots and event log written. A stalled database answers none of those writes and
+   * postgres.js would wait for ever, so the stop waits at most `STOP_STORAGE_TIMEOUT_MS`
+   * and then gives them up, logged: holds and appointments are stored before their answers
+   * go out, so a restarted broker loses at most the newest snapshot change and log lines.
+   */
   async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
-    await this.sessions.shutdown();
-    await this.eventLog.flush();
+    let timer: NodeJS.Timeout | undefined;
+    const stored = await Promise.race([
+      this.sessions.shutdown().then(() => this.eventLog.flush()).then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), STOP_STORAGE_TIMEOUT_MS))),
+    ]);
+    clearTimeout(timer);
+    if (!stored) this.options.logger.error({ timeout_ms: STOP_STORAGE_TIMEOUT_MS }, 'stopped without storing every session snapshot and event: storage did not answer');
   }
 
   /** For tests and the inspector: everything logged so far is in the database. */

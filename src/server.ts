@@ -1,6 +1,7 @@
 /**
  * The broker process: reads configuration, opens the database, serves, and closes
- * cleanly on SIGINT/SIGTERM (live calls stay resumable across the restart).
+ * cleanly on SIGINT/SIGTERM (live calls stay resumable across the restart), within
+ * `SHUTDOWN_DEADLINE_MS` even while the database hangs.
  * On the embedded database it also loads the demo salon and prints how to reach it.
  */
 import { randomBytes } from 'node:crypto';
@@ -8,6 +9,9 @@ import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { loadDemo } from './demo/load-demo.js';
 import { openDatabase } from './store/database.js';
+
+/** A SIGTERM/SIGINT ends the process within this, however the database behaves (README "Storage outages"). */
+const SHUTDOWN_DEADLINE_MS = 5000;
 
 async function main() {
   const config = loadConfig();
@@ -21,8 +25,21 @@ async function main() {
     if (closing) return;
     closing = true;
     app.log.info({ signal }, 'shutting down');
-    await app.close();
-    await database.close();
+    // The graceful close is bounded piece by piece (storage writes in Broker.stop, the
+    // database's own close), but it also waits for HTTP requests in flight, and any of them
+    // may be stuck on a stalled database. A supervisor must be able to count on the process
+    // being gone: past the deadline it exits anyway, with 1 (0 is a clean close).
+    setTimeout(() => {
+      app.log.error({ signal, deadline_ms: SHUTDOWN_DEADLINE_MS }, 'shutdown did not finish in time: exiting anyway');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS);
+    try {
+      await app.close();
+      await database.close();
+    } catch (error) {
+      app.log.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    }
     process.exit(0);
   };
   process.on('SIGINT', () => void close('SIGINT'));
