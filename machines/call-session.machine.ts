@@ -133,6 +133,11 @@ export const callSessionMachine = setup({
         lateWaitUntil: context.lateWaitUntil ?? givenUpAt + (context.lateResultWaitMs ?? DEFAULT_LATE_RESULT_WAIT_MS),
       };
     }),
+    takeChangedAppointment: enqueueActions(({ enqueue, event }) => {
+      if (event.type !== 'appointment.changed') return;
+      enqueue.assign({ appointment: event.status === 'cancelled' ? null : event.appointment });
+      enqueue.emit({ type: 'appointment.updated', status: event.status, appointment: event.appointment });
+    }),
     /**
      * A late result becomes the session's word, as the database holds it (PROTOCOL §3): its
      * appointment is told at once, and its hold change applies if the session still has the
@@ -177,6 +182,7 @@ export const callSessionMachine = setup({
     endDue: ({ context }) => context.endRequested === true && nothingPending(context),
     dropDue: ({ context }) => context.dropDue === true && nothingPending(context),
     awaitingLate: ({ context }) => lateIds(context).length > 0,
+    isOwnAppointment: ({ context, event }) => event.type === 'appointment.changed' && context.appointment?.id === event.appointment.id,
     isAwaitedLate: ({ context, event }) => event.type === 'tool.settledLate' && lateIds(context).includes(event.call.id),
     extensionDue: ({ context, event }) => {
       const hold = context.hold;
@@ -210,6 +216,7 @@ export const callSessionMachine = setup({
         // Tools already asked for are answered first: a booking in flight ends the call as booked.
         'session.end': [{ guard: 'nothingPending', target: 'ending' }, { actions: assign({ endRequested: true }) }],
         'tool.settledLate': { guard: 'isAwaitedLate', actions: 'adoptLateResult' },
+        'appointment.changed': { guard: 'isOwnAppointment', actions: 'takeChangedAppointment' },
         // Raised after a tool's hold events, so the end sees the hold that tool left.
         'tools.settled': [
           { guard: 'endDue', target: 'ending' },

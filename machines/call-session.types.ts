@@ -148,6 +148,8 @@ export type CallSessionEvent =
    * hold the session had when the call was asked, so a hold placed since is not overridden.
    */
   | { type: 'tool.settledLate'; call: ToolCall; outcome: ToolOutcome | null; holdIdWhenAsked: string | null }
+  /** The salon cancelled or moved an appointment (PROTOCOL §7); the session takes it if the appointment is its own. */
+  | { type: 'appointment.changed'; status: 'booked' | 'cancelled'; appointment: AppointmentView }
   | { type: 'hold.placed'; hold: HoldView }
   | { type: 'hold.ended'; status: 'released' | 'booked' | 'lost' | 'expired' }
   /** Raised after every tool settles (and its hold events), so ending sees the tool's changes. */
@@ -157,6 +159,6 @@ export type CallSessionEvent =
 export type CallSessionEmitted =
   | { type: 'tool.answered'; call: ToolCall; response: ToolResponse; latencyMs: number }
   | { type: 'hold.updated'; status: HoldUpdateStatus; hold: HoldView }
-  /** The session's appointment changed outside a tool answer (a booking answered `UNAVAILABLE` that committed after all). */
+  /** The session's appointment changed outside a tool answer: a booking answered `UNAVAILABLE` that committed after all, or the salon cancelled or moved it. */
   | { type: 'appointment.updated'; status: 'booked' | 'cancelled'; appointment: AppointmentView }
   | { type: 'session.ended'; outcome: SessionOutcome; appointment: AppointmentView | null };

@@ -9,7 +9,7 @@ import type { BrokerMetrics } from './observability/metrics.js';
 import type { Config } from './config.js';
 import { BrokerError } from './errors.js';
 import { redactingLoggerOptions } from './observability/log-redaction.js';
-import { MAX_FRAME_BYTES } from './protocol/call-frames.js';
+import { MAX_FRAME_BYTES } from './protocol/callhold/frames.js';
 import { adminRoutes } from './routes/admin.js';
 import { blockRoutes } from './routes/blocks.js';
 import { callRoutes } from './routes/calls.js';

@@ -14,7 +14,7 @@ import { BrokerMetrics } from './observability/metrics.js';
 import { EventLog } from './sessions/event-log.js';
 import { SessionFeed } from './sessions/session-feed.js';
 import { provideSessionMachine } from './sessions/session-machine.js';
-import { SessionRegistry } from './sessions/session-registry.js';
+import { SessionHost } from './sessions/session-host.js';
 import { ToolAnswers } from './sessions/tool-answers.js';
 import { DrizzleBookingStore } from './store/booking-store.js';
 import { DrizzleCatalogStore } from './store/catalog-store.js';
@@ -50,7 +50,7 @@ export class Broker {
   readonly appointmentChanges: AppointmentChangeFeed;
   readonly frontDesk: FrontDesk;
   readonly feed = new SessionFeed();
-  readonly sessions: SessionRegistry;
+  readonly sessions: SessionHost;
   /** What `/metrics` shows; the call transport reports frames and closes to it. */
   readonly metrics: BrokerMetrics;
   private readonly eventLog: EventLog;
@@ -80,7 +80,7 @@ export class Broker {
     });
     this.eventLog = new EventLog(this.sessionStore, logger);
     const answers = new ToolAnswers(this.sessionStore, this.eventLog, logger);
-    this.sessions = new SessionRegistry({
+    this.sessions = new SessionHost({
       machine: provideSessionMachine({ tools, bookingStore: this.bookingStore, answers, holdTtlMs: config.holdTtlMs, clock }),
       answers,
       sessionStore: this.sessionStore,
@@ -94,6 +94,7 @@ export class Broker {
       resumeGraceMs: config.resumeGraceMs,
       toolTimeoutMs: TOOL_TIMEOUT_MS,
     });
+    this.appointmentChanges.subscribe((change) => this.sessions.appointmentChanged(change));
   }
 
   /** Resumes sessions left live by a previous process and starts the expired-hold sweep. */

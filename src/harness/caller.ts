@@ -9,7 +9,7 @@
  * than that is left, so that is what talking guarantees) or the hold had reached HOLD_MAX.
  */
 import { performance } from 'node:perf_hooks';
-import type { WireHold } from '../protocol/call-frames.js';
+import type { WireHold } from '../protocol/records.js';
 import { localDateTime } from './catalog.js';
 import type { Prng } from './prng.js';
 import { RuntimeClient, type Frame, type ToolResultFrame } from './runtime-client.js';

@@ -145,7 +145,7 @@ export class BrokerMetrics {
         break;
       }
       case 'hold.changed': {
-        const status = HOLD_COUNTS[String((event.hold as { status?: unknown } | null)?.status)];
+        const status = HOLD_COUNTS[event.status];
         if (status) this.holds.inc({ status });
         break;
       }

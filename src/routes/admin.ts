@@ -7,7 +7,7 @@ import { localDays } from '../booking/availability.js';
 import { BrokerError } from '../errors.js';
 import { catalogSchema, toCatalog, unstorableCatalogIssues } from '../protocol/catalog.js';
 import { describeIssues } from '../protocol/issues.js';
-import { describeAppointmentForAdmin } from '../tools/wire.js';
+import { describeAppointmentForAdmin } from '../protocol/records.js';
 import type { Broker } from '../broker.js';
 import { hashToken, requireAdmin } from './auth.js';
 

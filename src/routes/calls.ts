@@ -1,21 +1,28 @@
 /**
- * The call WebSocket (PROTOCOL §3): authenticates the runtime, decodes frames, answers
- * ping and protocol errors itself, and hands everything else to the session registry.
- * Thin on purpose: all call logic lives in the session machine.
+ * The call WebSocket (PROTOCOL §3), our own runtime protocol's transport: authenticates
+ * the runtime, enforces the socket's limits, decodes frames with the callhold codec,
+ * answers ping and protocol errors itself, records its frames in the session's event log,
+ * and hands machine events to the session host. All call logic lives in the machine.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import WebSocket from 'ws';
 import { z } from 'zod';
 import type { Broker } from '../broker.js';
 import { BrokerError } from '../errors.js';
-import { decodeFrame, encodeFrame, errorFrame, type OutboundFrame } from '../protocol/call-frames.js';
-import { CloseCode, type SessionConnection, type SessionHandle } from '../sessions/session-registry.js';
+import { closeFor, CloseCode, encodeEmitted, encodeReady, sessionEventOf } from '../protocol/callhold/codec.js';
+import { decodeFrame, encodeFrame, errorFrame, type InboundFrame, type OutboundFrame } from '../protocol/callhold/frames.js';
+import type { SessionPort } from '../sessions/ports.js';
+import type { SessionHandle } from '../sessions/session-host.js';
 import { parseOr400 } from './admin.js';
 import { bearerToken, hashToken } from './auth.js';
 import { TokenBucket } from './token-bucket.js';
 
 /** PROTOCOL §1: bursts of up to four times `MAX_FRAMES_PER_S`. */
 const BURST_FACTOR = 4;
+/** An unreadable frame is logged as the text that came, cut to this. */
+const UNREADABLE_LOGGED_CHARS = 2048;
+
+type StartFrame = Extract<InboundFrame, { type: 'session.start' }>;
 
 const callParams = z.object({ callId: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'call_id must be 1-128 characters of [A-Za-z0-9_.:-]') });
 
@@ -72,42 +79,55 @@ export async function callRoutes(app: FastifyInstance, { broker }: { broker: Bro
     const tenantId = request.callTenant!;
     const { callId } = request.params as { callId: string };
     const { config, metrics } = broker;
-    const registry = broker.sessions;
+    const host = broker.sessions;
     let handle: SessionHandle | null = null;
     /** Set once the broker gave up on this socket (too slow a reader): its frames are ignored from then on. */
     let abandoned = false;
     /** The code this broker closed the socket with, if it did: what operators count (a peer that never answers shows 1006). */
     let closedWith: number | null = null;
-    const close = (code: number, reason: string) => {
-      closedWith ??= code;
-      socket.close(code, reason);
-    };
     // Frames are handled in order; only session.start waits for storage, everything else is quick.
     let queue: Promise<void> = Promise.resolve();
     const frames = new TokenBucket(config.maxFramesPerS, config.maxFramesPerS * BURST_FACTOR);
 
+    const close = (code: number, reason: string) => {
+      closedWith ??= code;
+      socket.close(code, reason);
+    };
     const abandon = (code: number, reason: string) => {
       abandoned = true;
       clearTimeout(startTimer);
       // ws sends the close frame behind what is buffered and destroys the socket if the
       // client has not answered within its close timeout, so memory stays bounded.
       close(code, reason);
-      if (handle) registry.disconnect(handle, connection);
+      if (handle) host.disconnect(handle, port);
     };
     const startTimer = setTimeout(() => abandon(CloseCode.noStart, `no session.start within ${config.startTimeoutMs / 1000} s`), config.startTimeoutMs);
 
-    const connection: SessionConnection = {
-      send: (frame: OutboundFrame) => {
-        if (socket.readyState !== WebSocket.OPEN) return;
-        socket.send(encodeFrame(frame));
-        metrics.frameSent();
-        if (socket.bufferedAmount > config.maxBufferedBytes) abandon(CloseCode.tooSlow, 'the client reads too slowly');
-      },
-      close,
+    const write = (frame: OutboundFrame) => {
+      if (socket.readyState !== WebSocket.OPEN) return;
+      socket.send(encodeFrame(frame));
+      metrics.frameSent();
+      if (socket.bufferedAmount > config.maxBufferedBytes) abandon(CloseCode.tooSlow, 'the client reads too slowly');
     };
-    const reply = (frame: OutboundFrame) => {
-      connection.send(frame);
-      if (handle) registry.note(handle, 'out', frame);
+    /** Sends a frame and records it in the session's event log (once there is a session). */
+    const reply = (frame: OutboundFrame, details: { toolCallId?: string; latencyMs?: number } = {}) => {
+      write(frame);
+      if (handle) host.log(handle, { direction: 'out', type: frame.type, payload: frame, ...details });
+    };
+    /** `session.ready`, held until the start frame is logged before it. */
+    let ready: OutboundFrame | null = null;
+    const port: SessionPort = {
+      ready: (opened) => {
+        ready = encodeReady(opened);
+      },
+      emitted: (event, timezone) => {
+        const { frame, ...details } = encodeEmitted(event, timezone);
+        reply(frame, details);
+      },
+      close: (reason) => {
+        const { code, reason: text } = closeFor(reason);
+        close(code, text);
+      },
     };
 
     socket.on('message', (data, isBinary) => {
@@ -116,31 +136,26 @@ export async function callRoutes(app: FastifyInstance, { broker }: { broker: Bro
       if (!frames.take()) {
         metrics.frameRateLimited();
         // Answered but neither queued nor logged: a flood must not reach the session or the event log.
-        connection.send({ type: 'error', code: 'RATE_LIMITED', message: `more than ${config.maxFramesPerS} frames per second: frame dropped` });
+        write({ type: 'error', code: 'RATE_LIMITED', message: `more than ${config.maxFramesPerS} frames per second: frame dropped` });
         return;
       }
       queue = queue.then(async () => {
         const text = isBinary ? null : data.toString();
         const decoded = text === null ? null : decodeFrame(text);
         if (!decoded?.ok) {
-          if (handle) registry.noteUnreadable(handle, text ?? '(binary frame)');
+          if (handle) host.log(handle, { direction: 'in', type: 'unreadable', payload: { text: (text ?? '(binary frame)').slice(0, UNREADABLE_LOGGED_CHARS) } });
           reply(errorFrame(decoded?.error ?? { code: 'BAD_MESSAGE', message: 'binary frames are not supported; send JSON text frames', ref: null }));
           return;
         }
         const frame = decoded.frame;
-        if (frame.type === 'ping') {
-          if (handle) registry.note(handle, 'in', frame);
-          reply({ type: 'pong', ...(frame.id !== undefined && frame.id !== null ? { id: frame.id } : {}) });
-          return;
-        }
         if (frame.type === 'session.start') {
           clearTimeout(startTimer);
-          handle = await registry.start(tenantId, callId, connection, frame).catch((error: unknown) => {
-            request.log.error({ err: error, call_id: callId }, 'session start failed');
-            reply(errorFrame({ code: 'BAD_MESSAGE', message: 'the session could not be started: storage unavailable, try again', ref: null }));
-            return handle;
-          });
-          if (abandoned && handle) registry.disconnect(handle, connection);
+          await start(frame);
+          return;
+        }
+        if (handle) host.log(handle, { direction: 'in', type: frame.type, payload: frame, toolCallId: frame.type === 'tool.call' ? frame.id : null });
+        if (frame.type === 'ping') {
+          reply({ type: 'pong', ...(frame.id !== undefined && frame.id !== null ? { id: frame.id } : {}) });
           return;
         }
         if (!handle) {
@@ -148,14 +163,31 @@ export async function callRoutes(app: FastifyInstance, { broker }: { broker: Bro
           reply(errorFrame({ code: 'NOT_STARTED', message: `${frame.type}: send session.start first`, ref }));
           return;
         }
-        registry.receive(handle, frame);
+        const event = sessionEventOf(frame, Date.now());
+        if (event) host.dispatch(handle, event);
       });
     });
+
+    async function start(frame: StartFrame) {
+      try {
+        const opened = await host.open(tenantId, callId, port, { callerPhone: frame.call.from_number ?? null, locale: frame.locale ?? null });
+        if (!opened) return;
+        handle = opened;
+        host.log(opened, { direction: 'in', type: frame.type, payload: frame });
+        if (ready) reply(ready);
+        ready = null;
+        if (abandoned) host.disconnect(opened, port);
+      } catch (error) {
+        request.log.error({ err: error, call_id: callId }, 'session start failed');
+        reply(errorFrame({ code: 'BAD_MESSAGE', message: 'the session could not be started: storage unavailable, try again', ref: null }));
+      }
+    }
+
     socket.on('close', (code) => {
       metrics.socketClosed(closedWith ?? code);
       clearTimeout(startTimer);
       void queue.then(() => {
-        if (handle) registry.disconnect(handle, connection);
+        if (handle) host.disconnect(handle, port);
       });
     });
   });

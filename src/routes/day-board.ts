@@ -10,7 +10,7 @@ import { dayBoard } from '../booking/day-board.js';
 import type { Broker } from '../broker.js';
 import { BrokerError } from '../errors.js';
 import { dateQuery, tenantParams } from '../protocol/salon.js';
-import { isoIn } from '../tools/wire.js';
+import { isoIn } from '../protocol/records.js';
 import { parseOr400 } from './admin.js';
 import { requireAdmin } from './auth.js';
 

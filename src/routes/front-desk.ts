@@ -14,7 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Broker } from '../broker.js';
 import { BrokerError } from '../errors.js';
 import { appointmentParams, frontDeskBookingBody, moveBody, tenantParams } from '../protocol/salon.js';
-import { describeAppointmentForAdmin } from '../tools/wire.js';
+import { describeAppointmentForAdmin } from '../protocol/records.js';
 import { parseOr400 } from './admin.js';
 import { requireAdmin } from './auth.js';
 import { invalidField, slotTaken } from './salon-answers.js';

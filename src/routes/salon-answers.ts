@@ -6,7 +6,7 @@ import type { Catalog } from '../booking/catalog.js';
 import type { InvalidField } from '../booking/front-desk.js';
 import type { BlockRecord, ClaimConflicts } from '../booking/ports.js';
 import { BrokerError } from '../errors.js';
-import { describeAppointmentForAdmin, isoIn, wireAlternative } from '../tools/wire.js';
+import { describeAppointmentForAdmin, isoIn, wireAlternative } from '../protocol/records.js';
 
 export function describeBlock(block: BlockRecord, timezone: string) {
   return {

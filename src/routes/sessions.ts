@@ -24,7 +24,7 @@ import type { SessionFeedEvent } from '../sessions/session-feed.js';
 import type { InspectedHold } from '../store/inspector-queries.js';
 import { sessionOutcomes, sessionStatuses } from '../store/schema.js';
 import type { SessionEventRecord, SessionRecord } from '../store/session-store.js';
-import { isoIn, wireAppointment } from '../tools/wire.js';
+import { isoIn, wireAppointment, wireHold } from '../protocol/records.js';
 import { parseOr400 } from './admin.js';
 import { requireAdmin } from './auth.js';
 
@@ -134,7 +134,7 @@ export async function sessionRoutes(app: FastifyInstance, { broker }: { broker: 
   // `logLevel: warn` keeps the request lines, whose URL carries the admin token, out of the log.
   app.get('/v1/sessions/feed', { websocket: true, logLevel: 'warn', onRequest: feedAuth, preValidation: validFeedQuery }, (socket, request) => {
     const { tenant } = parseOr400(feedQuery, request.query);
-    const send = (message: SessionFeedEvent | { type: 'feed.ready'; tenant: string | null; at: string }) => {
+    const send = (message: Record<string, unknown>) => {
       if (socket.readyState !== WebSocket.OPEN) return;
       if (socket.bufferedAmount > MAX_FEED_BUFFER_BYTES) {
         socket.close(FEED_TOO_SLOW, 'feed subscriber too slow');
@@ -143,13 +143,29 @@ export async function sessionRoutes(app: FastifyInstance, { broker }: { broker: 
       socket.send(JSON.stringify(message));
     };
     const unsubscribe = broker.feed.subscribe((event) => {
-      if (!tenant || event.tenant === tenant) send(event);
+      if (!tenant || event.tenant === tenant) send(feedMessage(event));
     });
     socket.on('close', unsubscribe);
     socket.on('error', unsubscribe);
     // Tells the subscriber that every later change reaches it, and the server's clock for countdowns.
     send({ type: 'feed.ready', tenant: tenant ?? null, at: new Date().toISOString() });
   });
+}
+
+/** A feed event as the inspector reads it: holds and appointments as on the wire. */
+function feedMessage(event: SessionFeedEvent): Record<string, unknown> {
+  switch (event.type) {
+    case 'hold.changed': {
+      const { status, hold, timezone, ...rest } = event;
+      return { ...rest, hold: wireHold(hold, status, timezone) };
+    }
+    case 'appointment.changed': {
+      const { status, appointment, timezone, ...rest } = event;
+      return { ...rest, appointment: { ...wireAppointment(appointment, timezone), status } };
+    }
+    default:
+      return event;
+  }
 }
 
 function describeListed({ record, state, context, connected }: SessionView, zone: string) {

@@ -1,38 +1,10 @@
 /** Sessions, their event log and their tool answers, on drizzle. */
 import { and, asc, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
+import type { SessionChanges, SessionEventRecord, SessionRecord, SessionStore, ToolAnswerRecord } from '../sessions/ports.js';
 import type { Database } from './database.js';
 import { sessionEvents, sessions, toolResults, type SessionOutcome, type SessionStatus } from './schema.js';
 
-export interface SessionRecord {
-  id: string;
-  tenantId: string;
-  callId: string;
-  status: SessionStatus;
-  outcome: SessionOutcome | null;
-  state: unknown;
-  startedAt: Date;
-  endedAt: Date | null;
-  snapshot: unknown;
-  machineVersion: number;
-}
-
-export interface SessionEventRecord {
-  sessionId: string;
-  at: Date;
-  direction: 'in' | 'out';
-  type: string;
-  payload: unknown;
-  toolCallId: string | null;
-  latencyMs: number | null;
-}
-
-/** The first answer to a tool call id, replayed when the id comes again. */
-export interface ToolAnswerRecord {
-  sessionId: string;
-  toolCallId: string;
-  name: string;
-  response: unknown;
-}
+export type { SessionChanges, SessionEventRecord, SessionRecord, ToolAnswerRecord };
 
 export interface SessionFilter {
   tenantId?: string | undefined;
@@ -42,14 +14,6 @@ export interface SessionFilter {
   startedBefore?: Date | undefined;
   limit: number;
   offset: number;
-}
-
-export interface SessionChanges {
-  state?: unknown;
-  snapshot?: unknown;
-  status?: SessionStatus;
-  outcome?: SessionOutcome | null;
-  ended?: boolean;
 }
 
 /** The WHERE clause of a session filter; limit and offset are the caller's. */
@@ -63,7 +27,7 @@ export function sessionConditions(filter: Omit<SessionFilter, 'limit' | 'offset'
   );
 }
 
-export class DrizzleSessionStore {
+export class DrizzleSessionStore implements SessionStore {
   constructor(private readonly db: Database) {}
 
   /** The session for (tenant, call), created live if there is none yet. */
@@ -111,7 +75,6 @@ export class DrizzleSessionStore {
       .offset(filter.offset);
   }
 
-  /** Stores answers first, then events: a failed event write cannot take answers with it. */
   async appendLog(events: SessionEventRecord[], answers: ToolAnswerRecord[]): Promise<void> {
     await this.saveToolAnswers(answers);
     if (events.length > 0) await this.db.insert(sessionEvents).values(events);

@@ -22,7 +22,8 @@ import type { AppointmentRecord, BookingStore, CatalogStore } from '../booking/p
 import { languageOf, matchService, messages, resolveDate, resolveTime, type Language, type SpokenSlot } from '../language/index.js';
 import { describeIssues } from '../protocol/issues.js';
 import { isToolName, toolArgumentSchemas, type ToolArguments, type ToolName } from './tool-arguments.js';
-import { appointmentView, holdView, isoIn, wireAlternative, wireAppointment, wireHold } from './wire.js';
+import { isoIn, wireAlternative, wireAppointment, wireHold } from '../protocol/records.js';
+import { appointmentView, holdView } from './machine-views.js';
 
 export type ToolErrorCode =
   | 'INVALID_ARGUMENT'

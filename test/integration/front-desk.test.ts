@@ -82,17 +82,33 @@ describe.each(drivers)('front desk on %s', (driver) => {
     const booked = await call.tool('book_appointment', { customer_name: 'Siegfried Reu', service: 'Dauerwelle', date: friday, time: '14:00', staff: 'Lena' });
     const id = (booked.result.appointment as { id: string }).id;
 
+    const mark = call.frames.length;
     const cancelled = await broker.admin('DELETE', `${appointments()}/${id}`);
     expect(cancelled).toMatchObject({ status: 200, body: { id, status: 'cancelled', source: 'call', call_id: 'desk-cancel-call' } });
     expect(changesOf(id)).toMatchObject([{ type: 'appointment.cancelled', tenantId: 'desk', callId: 'desk-cancel-call', appointment: { id, status: 'cancelled' } }]);
+    // The live call that owns it hears it at once (PROTOCOL §7), and no longer ends as booked.
+    expect(await call.next('appointment.updated', { after: mark })).toMatchObject({ appointment: { id, status: 'cancelled', staff: 'lena' } });
     expect((await call.tool('check_availability', { service: 'Dauerwelle', date: friday, time: '14:00', staff: 'Lena' })).result.available).toBe(true);
-    await call.end();
+    expect(await call.end()).toMatchObject({ outcome: 'no_booking', appointment: null });
 
     // Again: still cancelled, nothing new published.
     expect(await broker.admin('DELETE', `${appointments()}/${id}`)).toMatchObject({ status: 200, body: { status: 'cancelled' } });
     expect(changesOf(id)).toHaveLength(1);
     expect(await broker.admin('DELETE', `${appointments()}/00000000-0000-4000-8000-000000000000`)).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND' } } });
     expect((await broker.admin('DELETE', `${appointments()}/not-a-uuid`)).status).toBe(400);
+  });
+
+  it('tells a live call when the salon moves its appointment, and the call ends booked at the new time', async () => {
+    // A day no other test of this file books.
+    const thursday = upcoming('thu', 3);
+    const call = await RuntimeClient.connect(broker.url, 'desk-move-call', token);
+    await call.start();
+    const booked = await call.tool('book_appointment', { customer_name: 'Siegfried Reu', service: 'Herrenschnitt', date: thursday, time: '15:00', staff: 'Fabian' });
+    const id = (booked.result.appointment as { id: string }).id;
+    const mark = call.frames.length;
+    expect(await broker.admin('PATCH', `${appointments()}/${id}`, { start: berlin(thursday, '16:00') })).toMatchObject({ status: 200 });
+    expect(await call.next('appointment.updated', { after: mark })).toMatchObject({ appointment: { id, status: 'booked', start: berlin(thursday, '16:00') } });
+    expect(await call.end()).toMatchObject({ outcome: 'booked', appointment: { id, start: berlin(thursday, '16:00') } });
   });
 
   it('moves an appointment in one transaction: onto its own time, to other staff, never onto a taken slot', async () => {

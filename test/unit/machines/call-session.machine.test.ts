@@ -508,4 +508,19 @@ describe('call session machine', () => {
       expect(session.emitted.at(-1)).toMatchObject({ type: 'session.ended', outcome: 'booked' });
     });
   });
+
+  it('takes the salon’s cancellation or move of its own appointment, and ignores other appointments', async () => {
+    const session = start({ tool: placingTool });
+    await callTool(session, 'check_availability');
+    await callTool(session, 'book_appointment');
+    const moved = { id: 'a1', serviceId: 'dauerwelle', staffId: 'lena', start: 10, end: 20 };
+    session.actor.send({ type: 'appointment.changed', status: 'booked', appointment: { ...moved, id: 'other' } });
+    session.actor.send({ type: 'appointment.changed', status: 'booked', appointment: moved });
+    expect(session.actor.getSnapshot().context.appointment).toEqual(moved);
+    session.actor.send({ type: 'appointment.changed', status: 'cancelled', appointment: moved });
+    expect(session.emitted.filter((e) => e.type === 'appointment.updated').map((e) => e.type === 'appointment.updated' && `${e.status} ${e.appointment.id}`)).toEqual(['booked a1', 'cancelled a1']);
+    session.actor.send({ type: 'session.end', at: session.clock.now() });
+    await settle();
+    expect(session.emitted.at(-1)).toMatchObject({ type: 'session.ended', outcome: 'no_booking', appointment: null });
+  });
 });

@@ -1,36 +1,35 @@
-/** Domain records as tools and frames show them: ISO 8601 instants with the tenant's offset. */
+/**
+ * Records as the contract shows them (PROTOCOL §3–§5): snake_case, ISO 8601 instants with
+ * the tenant's offset. The one place they are encoded: tool results (the same body for
+ * every runtime), our frames, the inspector and the admin API all use these.
+ */
 import { DateTime } from 'luxon';
 import type { AppointmentView, HoldUpdateStatus, HoldView } from '../../machines/call-session.types.js';
 import type { Slot } from '../booking/availability.js';
 import type { Catalog } from '../booking/catalog.js';
-import type { AppointmentRecord, HoldRecord } from '../booking/ports.js';
-import type { WireAppointment, WireHold } from '../protocol/call-frames.js';
+import type { AppointmentRecord } from '../booking/ports.js';
+
+/** The hold as it travels in `hold.updated`, tool results and the inspector. */
+export interface WireHold {
+  id: string;
+  status: string;
+  service: string;
+  staff: string;
+  start: string;
+  end: string;
+  expires_at: string;
+}
+
+export interface WireAppointment {
+  id: string;
+  service: string;
+  staff: string;
+  start: string;
+  end: string;
+}
 
 export const isoIn = (instant: Date | number, timezone: string): string =>
   DateTime.fromMillis(typeof instant === 'number' ? instant : instant.getTime(), { zone: timezone }).toISO({ suppressMilliseconds: true })!;
-
-export function holdView(hold: HoldRecord): HoldView {
-  return {
-    id: hold.id,
-    serviceId: hold.serviceId,
-    staffId: hold.staffId,
-    start: hold.start.getTime(),
-    end: hold.end.getTime(),
-    placedAt: hold.placedAt.getTime(),
-    expiresAt: hold.expiresAt.getTime(),
-    maxExpiresAt: hold.maxExpiresAt.getTime(),
-  };
-}
-
-export function appointmentView(appointment: AppointmentRecord): AppointmentView {
-  return {
-    id: appointment.id,
-    serviceId: appointment.serviceId,
-    staffId: appointment.staffId,
-    start: appointment.start.getTime(),
-    end: appointment.end.getTime(),
-  };
-}
 
 export function wireHold(hold: HoldView, status: HoldUpdateStatus, timezone: string): WireHold {
   return {

@@ -2,12 +2,13 @@
  * Our own wire format for the call WebSocket: one JSON object per text frame.
  * This codec is the only place that knows frame shapes; the session machine sees
  * format-free events, so other runtimes' adapters can drive the same machine.
- * @see ../../../shared/PROTOCOL.md §3
+ * @see ../../../docs/PROTOCOL.md §3
  */
 import { z } from 'zod';
-import { describeJsonProblem, findJsonProblem, type JsonProblem } from './json-walk.js';
-import { storableText } from './storable-text.js';
-import { describeIssues } from './issues.js';
+import { describeIssues } from '../issues.js';
+import { describeJsonProblem, findJsonProblem, type JsonProblem } from '../json-walk.js';
+import type { WireAppointment, WireHold } from '../records.js';
+import { storableText } from '../storable-text.js';
 
 /** Frames over this close the connection with 1009 (enforced by the socket's maxPayload). */
 export const MAX_FRAME_BYTES = 64 * 1024;
@@ -106,25 +107,6 @@ export function decodeFrame(text: string): DecodedFrame {
   const decodedProblem = findJsonProblem(parsed.data);
   if (decodedProblem) return { ok: false, error: problemError(decodedProblem, ref) };
   return { ok: true, frame: parsed.data as InboundFrame };
-}
-
-/** The hold as it travels in `hold.updated` and tool results. */
-export interface WireHold {
-  id: string;
-  status: string;
-  service: string;
-  staff: string;
-  start: string;
-  end: string;
-  expires_at: string;
-}
-
-export interface WireAppointment {
-  id: string;
-  service: string;
-  staff: string;
-  start: string;
-  end: string;
 }
 
 export type OutboundFrame =

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeFrame } from '../../../src/protocol/call-frames.js';
-import { findJsonProblem, storableJson } from '../../../src/protocol/json-walk.js';
+import { decodeFrame } from '../../../../src/protocol/callhold/frames.js';
+import { findJsonProblem, storableJson } from '../../../../src/protocol/json-walk.js';
 
 const nestedArrays = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
 

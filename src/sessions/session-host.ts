@@ -1,0 +1,326 @@
+/**
+ * The live sessions of this broker, keyed by (tenant, call_id): one machine actor per
+ * call and the port currently carrying it (if any). It knows no wire format: a transport
+ * decodes its own format into `CallSessionEvent`s for `dispatch`, and implements
+ * `SessionPort` to encode what the session emits. The same host serves our WebSocket,
+ * an integration's socket or webhook, and tests.
+ *
+ * Lifecycle: `open` (create, resume, restore from storage, or take over from another
+ * port), `dispatch`, `disconnect` (the grace period starts), `recover` (after a restart),
+ * `shutdown` (leave every call resumable). Holds and appointments are in the database
+ * before their answer goes out, and a restored session takes the database's word for
+ * them, so an answer given is never forgotten; snapshots are written in the background by
+ * each session's `SnapshotWriter`, and the end of a call is told only once its final
+ * snapshot is stored.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import { createActor, type Actor, type SnapshotFrom } from 'xstate';
+import { CALL_SESSION_MACHINE_VERSION, type CallSessionContext, type CallSessionEmitted, type CallSessionEvent } from '../../machines/call-session.types.js';
+import type { CatalogCache } from '../booking/catalog-cache.js';
+import type { AppointmentRecord, BookingStore } from '../booking/ports.js';
+import { languageOf, messages } from '../language/index.js';
+import { appointmentView, holdView } from '../tools/machine-views.js';
+import type { EventLog } from './event-log.js';
+import type { SessionEventRecord, SessionOpening, SessionPort, SessionRecord, SessionStore } from './ports.js';
+import type { SessionFeed } from './session-feed.js';
+import { SESSION_SYSTEM_ID, type ProvidedSessionMachine } from './session-machine.js';
+import { SnapshotWriter } from './snapshot-writer.js';
+import type { ToolAnswers } from './tool-answers.js';
+
+type SessionActor = Actor<ProvidedSessionMachine>;
+type SessionSnapshot = SnapshotFrom<ProvidedSessionMachine>;
+
+interface LiveSession {
+  key: string;
+  sessionId: string;
+  tenantId: string;
+  callId: string;
+  timezone: string;
+  actor: SessionActor;
+  port: SessionPort | null;
+  snapshots: SnapshotWriter;
+  logger: FastifyBaseLogger;
+  /** The state value last published to the feed. */
+  lastValue: string | null;
+  ended: boolean;
+}
+
+export interface SessionHostOptions {
+  machine: ProvidedSessionMachine;
+  sessionStore: SessionStore;
+  catalogs: CatalogCache;
+  bookingStore: BookingStore;
+  eventLog: EventLog;
+  answers: ToolAnswers;
+  feed: SessionFeed;
+  logger: FastifyBaseLogger;
+  clock: () => number;
+  holdTtlMs: number;
+  resumeGraceMs: number;
+  toolTimeoutMs: number;
+}
+
+/** What a transport holds once its session is open: enough to route its events. */
+export interface SessionHandle {
+  readonly key: string;
+  readonly sessionId: string;
+  readonly timezone: string;
+}
+
+/** One entry of a session's event log, as a transport records its own frames or requests. */
+export type LoggedEntry = Pick<SessionEventRecord, 'direction' | 'type' | 'payload'> & Partial<Pick<SessionEventRecord, 'toolCallId' | 'latencyMs'>>;
+
+const keyOf = (tenantId: string, callId: string) => `${tenantId}\u0000${callId}`;
+
+export class SessionHost {
+  private readonly live = new Map<string, LiveSession>();
+  private readonly opening = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly options: SessionHostOptions) {}
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  has(tenantId: string, callId: string): boolean {
+    return this.live.has(keyOf(tenantId, callId));
+  }
+
+  /**
+   * Opens, resumes or takes over the session for (tenant, call) on `port`, and tells the
+   * port it is ready. Opens of one call are serialized. Returns null when the call is over
+   * already (the port was told `session.ended` and closed).
+   */
+  async open(tenantId: string, callId: string, port: SessionPort, opening: SessionOpening): Promise<SessionHandle | null> {
+    const key = keyOf(tenantId, callId);
+    const previous = this.opening.get(key) ?? Promise.resolve();
+    const attempt = previous.catch(() => {}).then(() => this.attach(key, tenantId, callId, port, opening));
+    this.opening.set(key, attempt);
+    try {
+      return await attempt;
+    } finally {
+      if (this.opening.get(key) === attempt) this.opening.delete(key);
+    }
+  }
+
+  /** Hands an event from the session's runtime to its machine. */
+  dispatch(handle: SessionHandle, event: CallSessionEvent): void {
+    const session = this.live.get(handle.key);
+    if (session && !session.ended) session.actor.send(event);
+  }
+
+  /** Records a frame or request of the session's runtime in its event log. */
+  log(handle: SessionHandle, entry: LoggedEntry): void {
+    this.options.eventLog.record({
+      sessionId: handle.sessionId,
+      at: new Date(this.options.clock()),
+      toolCallId: null,
+      latencyMs: null,
+      ...entry,
+    });
+  }
+
+  /**
+   * Tells the live session of the call that booked `appointment` that the salon cancelled
+   * or moved it; the machine takes it only if it is the session's own appointment.
+   */
+  appointmentChanged(change: { tenantId: string; callId: string | null; appointment: AppointmentRecord }): void {
+    if (!change.callId) return;
+    const session = this.live.get(keyOf(change.tenantId, change.callId));
+    if (!session || session.ended) return;
+    const status = change.appointment.status === 'cancelled' ? 'cancelled' : 'booked';
+    session.actor.send({ type: 'appointment.changed', status, appointment: appointmentView(change.appointment) });
+  }
+
+  /** The port went away without ending the call: the grace period starts. */
+  disconnect(handle: SessionHandle, port: SessionPort): void {
+    const session = this.live.get(handle.key);
+    if (!session || session.port !== port || session.ended) return;
+    session.port = null;
+    session.actor.send({ type: 'connection.lost', at: this.options.clock() });
+  }
+
+  /** Brings back the sessions that were live when the broker stopped; each waits for its runtime for the grace period. */
+  async recover(): Promise<number> {
+    const records = await this.options.sessionStore.liveSessions();
+    let recovered = 0;
+    for (const record of records) {
+      const key = keyOf(record.tenantId, record.callId);
+      if (this.live.has(key)) continue;
+      if (await this.revive(key, record)) recovered++;
+    }
+    return recovered;
+  }
+
+  /** Stops every actor without ending its call, so a restarted broker can resume them all. */
+  async shutdown(): Promise<void> {
+    const writes: Promise<void>[] = [];
+    for (const session of this.live.values()) {
+      writes.push(session.snapshots.write());
+      session.port?.close('restarting');
+      session.port = null;
+    }
+    await Promise.all(writes);
+    for (const session of this.live.values()) {
+      session.actor.stop();
+      this.options.answers.forget(session.sessionId);
+    }
+    this.live.clear();
+    await this.options.eventLog.flush();
+  }
+
+  /** The in-memory view of a live session, for the inspector. */
+  inspect(tenantId: string, callId: string): { state: unknown; context: CallSessionContext; connected: boolean } | null {
+    const session = this.live.get(keyOf(tenantId, callId));
+    if (!session) return null;
+    const snapshot = session.actor.getSnapshot();
+    return { state: snapshot.value, context: snapshot.context, connected: session.port !== null };
+  }
+
+  private async attach(key: string, tenantId: string, callId: string, port: SessionPort, opening: SessionOpening): Promise<SessionHandle | null> {
+    let session = this.live.get(key);
+    let resumed = true;
+    if (!session) {
+      const catalog = await this.options.catalogs.get(tenantId);
+      const timezone = catalog?.timezone ?? 'UTC';
+      const { session: record, created } = await this.options.sessionStore.openSession(tenantId, callId, CALL_SESSION_MACHINE_VERSION);
+      if (record.status === 'ended') {
+        const appointment = (record.snapshot as SessionSnapshot | null)?.context?.appointment ?? null;
+        port.emitted({ type: 'session.ended', outcome: record.outcome ?? 'no_booking', appointment }, timezone);
+        port.close('ended');
+        return null;
+      }
+      const revived = created ? null : await this.revive(key, record);
+      session = revived ?? this.create(key, record, opening, timezone, created);
+      resumed = revived !== null;
+    }
+    if (session.port && session.port !== port) session.port.close('taken_over');
+    session.port = port;
+    session.actor.send({ type: 'connection.opened', at: this.options.clock() });
+    const snapshot = session.actor.getSnapshot();
+    port.ready({ callId, resumed, state: snapshot.value, now: this.options.clock(), timezone: session.timezone, hold: snapshot.context.hold });
+    this.options.feed.publish({ type: 'session.started', tenant: tenantId, call_id: callId, resumed, at: new Date(this.options.clock()).toISOString() });
+    return { key, sessionId: session.sessionId, timezone: session.timezone };
+  }
+
+  /** `fresh`: the session record was created just now, so no earlier answers of it exist anywhere. */
+  private create(key: string, record: SessionRecord, opening: SessionOpening, timezone: string, fresh: boolean): LiveSession {
+    const actor = createActor(this.options.machine, {
+      systemId: SESSION_SYSTEM_ID,
+      input: {
+        sessionId: record.id,
+        tenantId: record.tenantId,
+        callId: record.callId,
+        locale: opening.locale,
+        callerPhone: opening.callerPhone,
+        holdTtlMs: this.options.holdTtlMs,
+        resumeGraceMs: this.options.resumeGraceMs,
+        toolTimeoutMs: this.options.toolTimeoutMs,
+        unavailableResponse: unavailableResponse(opening.locale),
+      },
+    });
+    return this.track(key, record, actor, timezone, fresh);
+  }
+
+  /** Restores a persisted session, re-arming its timers from the deadlines in its context. */
+  private async revive(key: string, record: SessionRecord): Promise<LiveSession | null> {
+    if (!record.snapshot || record.machineVersion !== CALL_SESSION_MACHINE_VERSION) {
+      this.options.logger.warn({ tenant: record.tenantId, call_id: record.callId }, 'live session without a usable snapshot: starting it afresh');
+      return null;
+    }
+    const catalog = await this.options.catalogs.get(record.tenantId);
+    const persisted = record.snapshot as SessionSnapshot;
+    const actor = createActor(this.options.machine, { systemId: SESSION_SYSTEM_ID, snapshot: persisted, input: persisted.context });
+    const session = this.track(key, record, actor, catalog?.timezone ?? 'UTC', false);
+    const holdings = await this.options.bookingStore.sessionHoldings(record.id);
+    actor.send({
+      type: 'session.restored',
+      at: this.options.clock(),
+      hold: holdings.hold ? holdView(holdings.hold) : null,
+      appointment: holdings.appointment ? appointmentView(holdings.appointment) : null,
+    });
+    return session;
+  }
+
+  private track(key: string, record: SessionRecord, actor: SessionActor, timezone: string, fresh: boolean): LiveSession {
+    const logger = this.options.logger.child({ tenant: record.tenantId, call_id: record.callId });
+    const session: LiveSession = {
+      key,
+      sessionId: record.id,
+      tenantId: record.tenantId,
+      callId: record.callId,
+      timezone,
+      actor,
+      port: null,
+      snapshots: new SnapshotWriter(record.id, actor, this.options.sessionStore, logger),
+      logger,
+      lastValue: null,
+      ended: false,
+    };
+    this.live.set(key, session);
+    this.options.answers.track(record.id, fresh);
+    actor.on('*', (event) => this.onEmitted(session, event));
+    actor.subscribe({
+      next: (snapshot) => this.onSnapshot(session, snapshot),
+      error: (error) => logger.error({ err: error }, 'session machine failed'),
+    });
+    actor.start();
+    return session;
+  }
+
+  private onEmitted(session: LiveSession, event: CallSessionEmitted): void {
+    const at = new Date(this.options.clock()).toISOString();
+    const base = { tenant: session.tenantId, call_id: session.callId, at };
+    switch (event.type) {
+      case 'tool.answered': {
+        const { ok, error } = event.response;
+        session.port?.emitted(event, session.timezone);
+        this.options.feed.publish({ ...base, type: 'tool.answered', tool: event.call.name, id: event.call.id, ok, latency_ms: event.latencyMs, ...(error ? { error_code: error.code } : {}) });
+        return;
+      }
+      case 'hold.updated':
+        session.port?.emitted(event, session.timezone);
+        this.options.feed.publish({ ...base, type: 'hold.changed', status: event.status, hold: event.hold, timezone: session.timezone });
+        return;
+      case 'appointment.updated':
+        session.port?.emitted(event, session.timezone);
+        this.options.feed.publish({ ...base, type: 'appointment.changed', status: event.status, appointment: event.appointment, timezone: session.timezone });
+        return;
+      case 'session.ended':
+        // Told once the final snapshot is stored, when the machine is done (see onSnapshot).
+        session.ended = true;
+        return;
+    }
+  }
+
+  /** The machine is done: store it as ended, then tell the port, so whoever hears of the end reads it ended. */
+  private async finish(session: LiveSession, context: CallSessionContext): Promise<void> {
+    const ended = { type: 'session.ended' as const, outcome: context.outcome ?? 'no_booking', appointment: context.appointment };
+    await session.snapshots.write();
+    session.port?.emitted(ended, session.timezone);
+    session.port?.close('ended');
+    session.port = null;
+    this.options.feed.publish({ type: 'session.ended', tenant: session.tenantId, call_id: session.callId, outcome: ended.outcome, at: new Date(this.options.clock()).toISOString() });
+  }
+
+  /** Publishes state changes and lets the snapshot writer see each change; forgets a session once it is done. */
+  private onSnapshot(session: LiveSession, snapshot: SessionSnapshot): void {
+    const value = JSON.stringify(snapshot.value);
+    if (session.lastValue !== value) {
+      session.lastValue = value;
+      this.options.feed.publish({ type: 'state.changed', tenant: session.tenantId, call_id: session.callId, state: snapshot.value, at: new Date(this.options.clock()).toISOString() });
+    }
+    if (snapshot.status === 'done') {
+      this.live.delete(session.key);
+      this.options.answers.forget(session.sessionId);
+      void this.finish(session, snapshot.context);
+      return;
+    }
+    session.snapshots.observe(snapshot.context);
+  }
+}
+
+function unavailableResponse(locale: string | null) {
+  const message = messages.unavailableStorage(languageOf(locale ?? undefined));
+  return { ok: false, result: { message }, error: { code: 'UNAVAILABLE', message: 'storage did not answer in time' } };
+}
