@@ -8,7 +8,8 @@
  * the slot is gone), then sometimes book, sometimes release, sometimes hang up with the
  * hold, and in one call of ten a dropped connection without `session.end` (the session
  * then waits out RESUME_GRACE_S). The broker's RSS (VmRSS from /proc) is read before the
- * calls, every second during them (peak), and after they ended and a settle period.
+ * calls (after a warm-up of `--warmup` short calls and RESUME_GRACE_S, so the broker is past
+ * its start), every second during them (peak), when they are over, and after a settle period.
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/callhold_soak npm run soak [-- --calls 1000 --minutes 10]
  *
@@ -48,6 +49,8 @@ interface CallTally {
   errors: Record<string, number>;
   error_examples: string[];
 }
+
+const emptyTally = (): CallTally => ({ started: 0, completed: 0, ended: 0, dropped: 0, bookings: 0, releases: 0, kept_hold: 0, tool_calls: 0, caller_frames: 0, refusals: {}, errors: {}, error_examples: [] });
 
 const mib = (kib: number) => Math.round((kib / 1024) * 10) / 10;
 
@@ -197,6 +200,7 @@ async function main(): Promise<number> {
       minutes: { type: 'string', default: '10' },
       'settle-s': { type: 'string', default: String(RESUME_GRACE_S + 30) },
       seed: { type: 'string', default: 'soak' },
+      warmup: { type: 'string', default: '30' },
     },
   });
   const databaseUrl = process.env.DATABASE_URL;
@@ -237,12 +241,20 @@ async function main(): Promise<number> {
     const put = await broker.admin('PUT', `/v1/admin/tenants/${TENANT}`, demoCatalogBody);
     if (put.status !== 200) throw new Error(`loading the demo catalog failed: ${JSON.stringify(put.body)}`);
     const token = (await broker.admin('POST', `/v1/admin/tenants/${TENANT}/runtime-tokens`)).body.token as string;
-    await sleep(3000);
+    // A warm-up, so that "before" is a broker past its start (code compiled, pools filled), not one still starting.
+    const warmTally = emptyTally();
+    const warmStamp = Date.now().toString(36);
+    await Promise.all(
+      Array.from({ length: Number(values.warmup) }, (_, index) =>
+        runCall({ url: broker.url, token, callId: `soak-warmup-${warmStamp}-${index}`, index, lengthMs: 5000, prng: prng.fork(`warmup-${index}`), catalog, dates, tally: warmTally }),
+      ),
+    );
+    await sleep(RESUME_GRACE_S * 1000 + 10_000);
     const before = { rss_mib: mib(await broker.rssKib()), heap_used_mib: mib(((await broker.metric('nodejs_heap_size_used_bytes')) ?? 0) / 1024) };
     log(`soak: broker pid ${broker.pid}, RSS before ${before.rss_mib} MiB; ${calls} calls over ${values.minutes} min (seed ${values.seed})`);
 
     const prefix = `soak-${Date.now().toString(36)}`;
-    const tally: CallTally = { started: 0, completed: 0, ended: 0, dropped: 0, bookings: 0, releases: 0, kept_hold: 0, tool_calls: 0, caller_frames: 0, refusals: {}, errors: {}, error_examples: [] };
+    const tally = emptyTally();
     const callsFrom = performance.now();
     const running: Array<Promise<void>> = [];
     const progress = setInterval(() => {
@@ -259,7 +271,8 @@ async function main(): Promise<number> {
     await Promise.all(running);
     clearInterval(progress);
     const callsMs = performance.now() - callsFrom;
-    const during = samples.filter((sample) => sample.at_s * 1000 >= callsFrom - started);
+    const endOfCalls = mib(await broker.rssKib());
+    const during = samples.filter((sample) => sample.at_s * 1000 >= callsFrom - started && sample.at_s * 1000 <= callsFrom - started + callsMs);
     const peak = during.reduce((best, sample) => (sample.rss_mib > best.rss_mib ? sample : best), during[0] ?? { at_s: 0, rss_mib: 0, live_sessions: null });
     const peakLive = Math.max(0, ...during.map((sample) => sample.live_sessions ?? 0));
     log(`soak: calls over after ${Math.round(callsMs / 1000)} s; settling ${settleMs / 1000} s (dropped calls wait out RESUME_GRACE_S=${RESUME_GRACE_S})`);
@@ -276,7 +289,8 @@ async function main(): Promise<number> {
       minutes: Number(values.minutes),
       calls_s: Math.round(callsMs / 1000),
       settle_s: settleMs / 1000,
-      rss_mib: { before: before.rss_mib, peak: peak.rss_mib, peak_at_s: peak.at_s, after: after.rss_mib },
+      rss_mib: { before: before.rss_mib, peak: peak.rss_mib, peak_after_calls_began_s: Math.round(peak.at_s - (callsFrom - started) / 1000), end_of_calls: endOfCalls, after: after.rss_mib },
+      warmup: { calls: Number(values.warmup), errors: warmTally.errors },
       heap_used_mib: { before: before.heap_used_mib, after: after.heap_used_mib },
       peak_live_sessions: peakLive,
       live_sessions_after: after.live_sessions,
@@ -284,10 +298,11 @@ async function main(): Promise<number> {
       sessions_ended: outcomes,
       bookings_told: tally.bookings,
       bookings_stored: stored,
+      /** Seconds since the broker process started. */
       rss_timeline: samples.filter((_, index) => index % 30 === 0).map((sample) => `${sample.at_s} s: ${sample.rss_mib} MiB, ${sample.live_sessions ?? '?'} live`),
     };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    const ok = errorCount === 0 && stored === tally.bookings && after.live_sessions === 0;
+    const ok = errorCount === 0 && Object.keys(warmTally.errors).length === 0 && stored === tally.bookings && after.live_sessions === 0;
     log(`soak: ${ok ? 'ok' : 'FAILED'}: RSS ${before.rss_mib} → peak ${peak.rss_mib} → ${after.rss_mib} MiB; ${tally.bookings} booked (${stored} stored), ${errorCount} errors, ${after.live_sessions} live after`);
     return ok ? 0 : 1;
   } finally {
