@@ -89,7 +89,8 @@ export function decodeFrame(text: string): DecodedFrame {
     return { ok: false, error: { code: 'BAD_MESSAGE', message: 'frame must be a JSON object', ref: null } };
   }
   const record = value as Record<string, unknown>;
-  const ref = typeof record.id === 'string' || typeof record.id === 'number' ? storableRef(record.id) : null;
+  // JSON reads 1e999 as Infinity, which would go out as `"ref": null`: such an id is not echoed.
+  const ref = typeof record.id === 'string' || (typeof record.id === 'number' && Number.isFinite(record.id)) ? storableRef(record.id) : null;
   // Before anything else reads it: every frame is logged, and nothing may walk it recursively.
   const problem = findJsonProblem(value);
   if (problem) return { ok: false, error: problemError(problem, ref) };
