@@ -67,14 +67,12 @@ export class Broker {
     this.sessionStore = new CountingSessionStore(database.db, this.metrics);
     this.inspectorQueries = new InspectorQueries(database.db);
     this.catalogs = new CatalogCache(this.catalogStore, clock);
-    this.booking = new BookingService({ store: this.bookingStore, clock: () => new Date(clock()), holdTtlMs: config.holdTtlMs, holdMaxMs: config.holdMaxMs });
+    this.booking = new BookingService({ store: this.bookingStore, customers: this.catalogStore, clock: () => new Date(clock()), holdTtlMs: config.holdTtlMs, holdMaxMs: config.holdMaxMs });
     this.salonStore = new DrizzleSalonStore(database.db);
     this.appointmentChanges = new AppointmentChangeFeed((error, change) => logger.error({ err: error, change: change.type }, 'appointment change listener failed'));
     this.frontDesk = new FrontDesk({ booking: this.booking, store: this.salonStore, changes: this.appointmentChanges, clock: () => new Date(clock()) });
     const tools = new ToolRunner({
       catalogs: this.catalogs,
-      catalogStore: this.catalogStore,
-      bookingStore: this.bookingStore,
       booking: this.booking,
       clock: () => new Date(clock()),
     });

@@ -3,10 +3,10 @@
  * into an appointment, and answer every refusal with alternatives in the same breath.
  * No transport here and no SQL: storage is the `BookingStore` port.
  */
-import type { Catalog, Service, StaffMember } from './catalog.js';
+import type { Catalog, Customer, Service, StaffMember } from './catalog.js';
 import { staffOffering } from './catalog.js';
 import { alternatives, alternativesWindow, judgeSlot, localDays, type Slot, type SlotQuery } from './availability.js';
-import type { AppointmentRecord, BookingDetails, BookingStore, HoldRecord } from './ports.js';
+import type { AppointmentRecord, BookingDetails, BookingStore, CatalogStore, HoldRecord } from './ports.js';
 
 export type Unavailable = 'SLOT_TAKEN' | 'OUTSIDE_HOURS' | 'IN_THE_PAST';
 
@@ -42,6 +42,8 @@ export interface HeldSlot {
 
 export interface BookingServiceOptions {
   store: BookingStore;
+  /** Who the salon's customers are (the catalog's customer list). */
+  customers: Pick<CatalogStore, 'findCustomer'>;
   clock: () => Date;
   holdTtlMs: number;
   holdMaxMs: number;
@@ -49,6 +51,25 @@ export interface BookingServiceOptions {
 
 export class BookingService {
   constructor(private readonly options: BookingServiceOptions) {}
+
+  findCustomer(tenantId: string, phone: string): Promise<Customer | null> {
+    return this.options.customers.findCustomer(tenantId, phone);
+  }
+
+  /** Booked appointments under `phone` from `from` on, soonest first. */
+  upcomingAppointments(tenantId: string, phone: string, from: Date): Promise<AppointmentRecord[]> {
+    return this.options.store.upcomingAppointments(tenantId, phone, from);
+  }
+
+  /** Gives a hold up; false when it was no longer held. */
+  releaseHold(holdId: string): Promise<boolean> {
+    return this.options.store.releaseHold(holdId);
+  }
+
+  /** Cancels an appointment for a caller: only one booked under their number; null when there is none. */
+  cancelForCaller(tenantId: string, appointmentId: string, phone: string): Promise<AppointmentRecord | null> {
+    return this.options.store.cancelAppointment(tenantId, appointmentId, phone);
+  }
 
   /**
    * Holds the requested slot if it is free, releasing `currentHoldId` only when the new

@@ -1,7 +1,12 @@
 /** The salon as the booking domain sees it: who works when, and what takes how long. */
-import type { Phase, WeeklyHours } from '../store/schema.js';
+/** Opening hours by weekday key (`mon`..`sun`), each a list of `[HH:MM, HH:MM]` windows. */
+export type WeeklyHours = Record<string, Array<[string, string]>>;
 
-export type { Phase, WeeklyHours };
+export interface Phase {
+  minutes: number;
+  staff_busy: boolean;
+  label?: string | undefined;
+}
 
 export interface StaffMember {
   id: string;

@@ -3,9 +3,20 @@
  * `src/store/`; tests run the same contract against PGlite and PostgreSQL.
  */
 import type { Catalog, Customer } from './catalog.js';
-import type { AppointmentSource, BlockSource, HoldStatus, InstantRange } from '../store/schema.js';
 
-export type { AppointmentSource, BlockSource, HoldStatus, InstantRange };
+/** A half-open `[start, end)` range of instants (PostgreSQL `tstzrange` in storage). */
+export interface InstantRange {
+  start: Date;
+  end: Date;
+}
+
+export const holdStatuses = ['held', 'released', 'expired', 'lost', 'booked'] as const;
+export type HoldStatus = (typeof holdStatuses)[number];
+export const appointmentSources = ['call', 'front_desk', 'calendar'] as const;
+export type AppointmentSource = (typeof appointmentSources)[number];
+export const blockSources = ['front_desk', 'calendar'] as const;
+export type BlockSource = (typeof blockSources)[number];
+
 
 export interface HoldRecord {
   id: string;

@@ -7,7 +7,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { SessionFeed, SessionFeedEvent } from '../sessions/session-feed.js';
-import { isToolName } from '../tools/tool-arguments.js';
+import { isToolName } from '../tools/definitions.js';
 
 /** Where a storage write that failed came from; read paths fail into tool answers or HTTP errors. */
 export type StorageOperation = 'event_log' | 'snapshot';

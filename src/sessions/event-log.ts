@@ -15,7 +15,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { findJsonProblem, storableJson } from '../protocol/json-walk.js';
 import { storableText, UNSTORABLE_TEXT } from '../protocol/storable-text.js';
 import { sqlState } from '../store/postgres-errors.js';
-import type { DrizzleSessionStore, SessionEventRecord, ToolAnswerRecord } from '../store/session-store.js';
+import type { SessionEventRecord, SessionStore, ToolAnswerRecord } from './ports.js';
 
 /** SQLSTATE classes 22 (data exception), 23 (integrity, e.g. a session deleted meanwhile) and 42: the rows, not storage, are at fault. */
 const refusedForItsData = (error: unknown) => /^(22|23|42)/.test(sqlState(error) ?? '');
@@ -38,7 +38,7 @@ export class EventLog {
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly store: DrizzleSessionStore,
+    private readonly store: SessionStore,
     private readonly logger: FastifyBaseLogger,
     private readonly flushIntervalMs = 50,
     private readonly maxBatch = 500,

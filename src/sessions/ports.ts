@@ -33,7 +33,10 @@ export interface SessionOpening {
   locale: string | null;
 }
 
-export type SessionStatus = 'live' | 'ended';
+export const sessionStatuses = ['live', 'ended'] as const;
+export type SessionStatus = (typeof sessionStatuses)[number];
+export const sessionOutcomes = ['booked', 'no_booking', 'dropped'] as const satisfies readonly SessionOutcome[];
+export type { SessionOutcome };
 
 export interface SessionRecord {
   id: string;

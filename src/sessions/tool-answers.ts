@@ -14,11 +14,10 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { ToolCall, ToolResponse } from '../../machines/call-session.types.js';
-import type { DrizzleSessionStore } from '../store/session-store.js';
+import type { SessionStore } from './ports.js';
+import { changesBookings } from '../tools/definitions.js';
 import type { EventLog } from './event-log.js';
 
-/** Tools whose answers report a change to holds or appointments. */
-const BOOKING_TOOLS: ReadonlySet<string> = new Set(['check_availability', 'book_appointment', 'release_hold', 'cancel_appointment']);
 
 interface SessionAnswers {
   /** True when the session began in this process, so storage holds no answer it does not know of. */
@@ -31,7 +30,7 @@ export class ToolAnswers {
   private readonly sessions = new Map<string, SessionAnswers>();
 
   constructor(
-    private readonly store: DrizzleSessionStore,
+    private readonly store: SessionStore,
     private readonly eventLog: EventLog,
     private readonly logger: FastifyBaseLogger,
   ) {}
@@ -73,7 +72,7 @@ export class ToolAnswers {
   private async keep(sessionId: string, call: ToolCall, response: ToolResponse): Promise<void> {
     this.sessions.get(sessionId)?.given.set(call.id, response);
     const record = { sessionId, toolCallId: call.id, name: call.name, response };
-    if (!BOOKING_TOOLS.has(call.name)) {
+    if (!changesBookings(call.name)) {
       this.eventLog.recordAnswer(record);
       return;
     }

@@ -23,20 +23,16 @@ import {
   unique,
   uuid,
 } from 'drizzle-orm/pg-core';
+import type { Phase, WeeklyHours } from '../booking/catalog.js';
+import { appointmentSources, blockSources, holdStatuses, type AppointmentSource, type BlockSource, type HoldStatus, type InstantRange } from '../booking/ports.js';
 
-/** Opening hours by weekday key (`mon`..`sun`), each a list of `[HH:MM, HH:MM]` windows. */
-export type WeeklyHours = Record<string, Array<[string, string]>>;
-export interface Phase {
-  minutes: number;
-  staff_busy: boolean;
-  label?: string | undefined;
-}
+import { sessionOutcomes, sessionStatuses, type SessionOutcome, type SessionStatus } from '../sessions/ports.js';
 
-/** A half-open `[start, end)` range of instants, stored as PostgreSQL `tstzrange`. */
-export interface InstantRange {
-  start: Date;
-  end: Date;
-}
+// The domain and the session host own these types; the schema stores them.
+export { appointmentSources, blockSources, holdStatuses, sessionOutcomes, sessionStatuses };
+export type { AppointmentSource, BlockSource, HoldStatus, InstantRange, Phase, SessionOutcome, SessionStatus, WeeklyHours };
+
+
 const tstzrange = customType<{ data: InstantRange; driverData: string }>({
   dataType: () => 'tstzrange',
   toDriver: (range) => `[${range.start.toISOString()},${range.end.toISOString()})`,
@@ -116,8 +112,6 @@ export const runtimeTokens = pgTable('runtime_tokens', {
   createdAt: instant('created_at').notNull().defaultNow(),
 });
 
-export const holdStatuses = ['held', 'released', 'expired', 'lost', 'booked'] as const;
-export type HoldStatus = (typeof holdStatuses)[number];
 
 export const holds = pgTable(
   'holds',
@@ -173,10 +167,6 @@ export const appointments = pgTable(
   ],
 );
 
-export const appointmentSources = ['call', 'front_desk', 'calendar'] as const;
-export type AppointmentSource = (typeof appointmentSources)[number];
-export const blockSources = ['front_desk', 'calendar'] as const;
-export type BlockSource = (typeof blockSources)[number];
 
 /**
  * A stretch a staff member is busy outside any appointment (a break, an absence, an
@@ -223,10 +213,6 @@ export const staffClaims = pgTable(
   ],
 );
 
-export const sessionStatuses = ['live', 'ended'] as const;
-export type SessionStatus = (typeof sessionStatuses)[number];
-export const sessionOutcomes = ['booked', 'no_booking', 'dropped'] as const;
-export type SessionOutcome = (typeof sessionOutcomes)[number];
 
 export const sessions = pgTable(
   'sessions',

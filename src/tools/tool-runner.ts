@@ -18,10 +18,10 @@ import { fitsHours, layOut, localDateOf, localInstant, openingWindows, type Slot
 import type { BookingService, SlotRequest } from '../booking/booking-service.js';
 import type { CatalogCache } from '../booking/catalog-cache.js';
 import { serviceDurationMin, staffOffering, type Catalog, type StaffMember } from '../booking/catalog.js';
-import type { AppointmentRecord, BookingStore, CatalogStore } from '../booking/ports.js';
+import type { AppointmentRecord } from '../booking/ports.js';
 import { languageOf, matchService, messages, resolveDate, resolveTime, type Language, type SpokenSlot } from '../language/index.js';
 import { describeIssues } from '../protocol/issues.js';
-import { isToolName, toolArgumentSchemas, type ToolArguments, type ToolName } from './tool-arguments.js';
+import { isToolName, toolDefinitions, type ToolArguments, type ToolName } from './definitions.js';
 import { isoIn, wireAlternative, wireAppointment, wireHold } from '../protocol/records.js';
 import { appointmentView, holdView } from './machine-views.js';
 
@@ -48,15 +48,16 @@ export class ToolFailure extends Error {
 
 export interface ToolRunnerOptions {
   catalogs: CatalogCache;
-  catalogStore: CatalogStore;
-  bookingStore: BookingStore;
   booking: BookingService;
   clock: () => Date;
 }
 
-type Answer = Omit<ToolOutcome, 'finishedAt'>;
+/** What a tool answers: the response and what it changed, before the session stamps when it finished. */
+export type ToolAnswer = Omit<ToolOutcome, 'finishedAt'>;
+type Answer = ToolAnswer;
 
-interface CallScope {
+/** The call a tool runs for: the session's view, the tenant's catalog, the language, now. */
+export interface ToolScope {
   session: SessionView;
   catalog: Catalog;
   language: Language;
@@ -75,7 +76,8 @@ export class ToolRunner {
       if (!isToolName(call.name)) {
         throw new ToolFailure('UNKNOWN_TOOL', `unknown tool "${call.name.slice(0, 64)}"`, { message: messages.cannotDoThat(language) });
       }
-      const parsed = toolArgumentSchemas[call.name].safeParse(call.arguments);
+      const definition = toolDefinitions[call.name];
+      const parsed = definition.arguments.safeParse(call.arguments);
       if (!parsed.success) {
         const argument = parsed.error.issues[0]?.path[0];
         throw new ToolFailure('INVALID_ARGUMENT', describeIssues(parsed.error).join('; '), {
@@ -84,8 +86,8 @@ export class ToolRunner {
       }
       const catalog = await this.options.catalogs.get(session.tenantId);
       if (!catalog) throw new ToolFailure('UNAVAILABLE', `tenant "${session.tenantId}" has no catalog`);
-      const scope: CallScope = { session, catalog, language, now: this.options.clock() };
-      return await this.dispatch(call.name, parsed.data, scope, call);
+      const scope: ToolScope = { session, catalog, language, now: this.options.clock() };
+      return await (definition.run as (tools: ToolRunner, args: unknown, scope: ToolScope, call: ToolCall) => Promise<Answer>)(this, parsed.data, scope, call);
     } catch (error) {
       if (!(error instanceof ToolFailure)) throw error;
       const response: ToolResponse = {
@@ -97,26 +99,7 @@ export class ToolRunner {
     }
   }
 
-  private dispatch(name: ToolName, args: unknown, scope: CallScope, call: ToolCall): Promise<Answer> {
-    switch (name) {
-      case 'get_current_context':
-        return this.currentContext(scope);
-      case 'check_customer':
-        return this.checkCustomer(args as ToolArguments<'check_customer'>, scope);
-      case 'list_services':
-        return this.listServices(scope);
-      case 'check_availability':
-        return this.checkAvailability(args as ToolArguments<'check_availability'>, scope);
-      case 'book_appointment':
-        return this.bookAppointment(args as ToolArguments<'book_appointment'>, scope, call);
-      case 'release_hold':
-        return this.releaseHold(scope);
-      case 'cancel_appointment':
-        return this.cancelAppointment(args as ToolArguments<'cancel_appointment'>, scope);
-    }
-  }
-
-  private async currentContext({ session, catalog, language, now }: CallScope): Promise<Answer> {
+  async currentContext({ session, catalog, language, now }: ToolScope): Promise<Answer> {
     const local = DateTime.fromJSDate(now, { zone: catalog.timezone }).setLocale(language);
     return ok({
       call_id: session.callId,
@@ -130,12 +113,12 @@ export class ToolRunner {
     });
   }
 
-  private async checkCustomer(args: ToolArguments<'check_customer'>, { session, catalog, language, now }: CallScope): Promise<Answer> {
+  async checkCustomer(args: ToolArguments<'check_customer'>, { session, catalog, language, now }: ToolScope): Promise<Answer> {
     const phone = args.phone ?? session.callerPhone;
     if (!phone) return ok({ known: false, customer: null, upcoming: [], message: messages.customerUnknown(language) });
     const [customer, upcoming] = await Promise.all([
-      this.options.catalogStore.findCustomer(catalog.tenantId, phone),
-      this.options.bookingStore.upcomingAppointments(catalog.tenantId, phone, now),
+      this.options.booking.findCustomer(catalog.tenantId, phone),
+      this.options.booking.upcomingAppointments(catalog.tenantId, phone, now),
     ]);
     const name = customer?.name ?? upcoming[0]?.customerName ?? null;
     return ok({
@@ -146,14 +129,14 @@ export class ToolRunner {
     });
   }
 
-  private async listServices({ catalog, language }: CallScope): Promise<Answer> {
+  async listServices({ catalog, language }: ToolScope): Promise<Answer> {
     return ok({
       services: catalog.services.map((service) => ({ id: service.id, name: service.name, duration_min: serviceDurationMin(service) })),
       message: messages.servicesList(language, catalog.services.map((service) => service.name)),
     });
   }
 
-  private async checkAvailability(args: ToolArguments<'check_availability'>, scope: CallScope): Promise<Answer> {
+  async checkAvailability(args: ToolArguments<'check_availability'>, scope: ToolScope): Promise<Answer> {
     const { session, catalog, language } = scope;
     const { request, requestView, timeWasAmbiguous } = this.resolveSlot(args, scope);
     const outcome = await this.options.booking.hold(request, { sessionId: session.sessionId, callId: session.callId, currentHoldId: session.hold?.id ?? null });
@@ -187,7 +170,7 @@ export class ToolRunner {
     };
   }
 
-  private async bookAppointment(args: ToolArguments<'book_appointment'>, scope: CallScope, call: ToolCall): Promise<Answer> {
+  async bookAppointment(args: ToolArguments<'book_appointment'>, scope: ToolScope, call: ToolCall): Promise<Answer> {
     const { session, catalog, language } = scope;
     const remembered = session.request;
     const named = args.service !== undefined || args.date !== undefined || args.time !== undefined;
@@ -246,16 +229,16 @@ export class ToolRunner {
     });
   }
 
-  private async releaseHold({ session, language }: CallScope): Promise<Answer> {
+  async releaseHold({ session, language }: ToolScope): Promise<Answer> {
     if (!session.hold) return ok({ released: false, message: messages.released(language, false) });
-    const released = await this.options.bookingStore.releaseHold(session.hold.id);
+    const released = await this.options.booking.releaseHold(session.hold.id);
     return {
       ...ok({ released, message: messages.released(language, released) }),
       hold: { kind: 'ended', status: released ? 'released' : 'expired' },
     };
   }
 
-  private async cancelAppointment(args: ToolArguments<'cancel_appointment'>, scope: CallScope): Promise<Answer> {
+  async cancelAppointment(args: ToolArguments<'cancel_appointment'>, scope: ToolScope): Promise<Answer> {
     const { session, catalog, language, now } = scope;
     const notFound = new ToolFailure('NOT_FOUND', 'no appointment booked under the caller’s number matches', { message: messages.appointmentNotFound(language) });
     const phone = session.callerPhone;
@@ -264,13 +247,13 @@ export class ToolRunner {
     if (appointmentId === undefined) {
       const date = this.resolveDateArgument(String(args.date), scope);
       const times = this.resolveTimeArgument(String(args.time), scope);
-      const upcoming = await this.options.bookingStore.upcomingAppointments(catalog.tenantId, phone, now);
+      const upcoming = await this.options.booking.upcomingAppointments(catalog.tenantId, phone, now);
       appointmentId = upcoming.find((appointment) =>
         times.some((time) => appointment.start.getTime() === localInstant(date, time, catalog.timezone)?.getTime()),
       )?.id;
     }
     if (!appointmentId || !UUID.test(appointmentId)) throw notFound;
-    const cancelled = await this.options.bookingStore.cancelAppointment(catalog.tenantId, appointmentId, phone);
+    const cancelled = await this.options.booking.cancelForCaller(catalog.tenantId, appointmentId, phone);
     if (!cancelled) throw notFound;
     const service = catalog.services.find((s) => s.id === cancelled.serviceId);
     return {
@@ -286,7 +269,7 @@ export class ToolRunner {
   /** Reads service, staff, date and time as the caller said them into a catalog slot. */
   private resolveSlot(
     args: { service: string; date: string; time: string; staff?: string | undefined },
-    scope: CallScope,
+    scope: ToolScope,
   ): { request: SlotRequest; requestView: SlotRequestView; timeWasAmbiguous: boolean } {
     const { catalog } = scope;
     const service = this.resolveService(args.service, scope);
@@ -306,7 +289,7 @@ export class ToolRunner {
     };
   }
 
-  private resolveService(query: string, { catalog, language }: CallScope) {
+  private resolveService(query: string, { catalog, language }: ToolScope) {
     const match = matchService(query, catalog.services);
     const names = catalog.services.map((service) => service.name);
     if (match.kind === 'none') {
@@ -322,7 +305,7 @@ export class ToolRunner {
     return catalog.services.find((service) => service.id === match.id)!;
   }
 
-  private resolveStaff(query: string, serviceId: string, { catalog, language }: CallScope): StaffMember {
+  private resolveStaff(query: string, serviceId: string, { catalog, language }: ToolScope): StaffMember {
     const offering = staffOffering(catalog, serviceId);
     const byName = catalog.staff.map((member) => ({ id: member.id, name: member.name, aliases: [member.name.split(' ')[0]!] }));
     const match = matchService(query, byName);
@@ -336,13 +319,13 @@ export class ToolRunner {
     return member;
   }
 
-  private resolveDateArgument(expression: string, { catalog, now, language }: CallScope): string {
+  private resolveDateArgument(expression: string, { catalog, now, language }: ToolScope): string {
     const resolved = resolveDate(expression, { now, timezone: catalog.timezone });
     if (!resolved.ok) throw new ToolFailure('INVALID_ARGUMENT', `date: ${resolved.reason}`, { message: messages.notUnderstood(language, 'date') });
     return resolved.date;
   }
 
-  private resolveTimeArgument(expression: string, { language }: CallScope): string[] {
+  private resolveTimeArgument(expression: string, { language }: ToolScope): string[] {
     const resolved = resolveTime(expression);
     if (!resolved.ok) throw new ToolFailure('INVALID_ARGUMENT', `time: ${resolved.reason}`, { message: messages.notUnderstood(language, 'time') });
     return resolved.candidates;

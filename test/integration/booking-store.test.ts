@@ -36,7 +36,7 @@ describe.each(drivers)('booking core on %s', (driver) => {
   }
 
   function service(options: { ttlMs?: number; maxMs?: number } = {}) {
-    return new BookingService({ store: bookings, clock: () => NOW, holdTtlMs: options.ttlMs ?? 60_000, holdMaxMs: options.maxMs ?? 600_000 });
+    return new BookingService({ store: bookings, customers: catalogs, clock: () => NOW, holdTtlMs: options.ttlMs ?? 60_000, holdMaxMs: options.maxMs ?? 600_000 });
   }
 
   function request(catalog: Catalog, serviceId: string, time: string, staffId: string | null = 'fabian', date = FRIDAY): SlotRequest {

@@ -32,9 +32,7 @@ describe.each(drivers)('spoken dates, times and services through the tools on %s
     const clock = () => NOW;
     tools = new ToolRunner({
       catalogs: new CatalogCache(catalogStore),
-      catalogStore,
-      bookingStore,
-      booking: new BookingService({ store: bookingStore, clock, holdTtlMs: 60_000, holdMaxMs: 600_000 }),
+      booking: new BookingService({ store: bookingStore, customers: catalogStore, clock, holdTtlMs: 60_000, holdMaxMs: 600_000 }),
       clock,
     });
   });
