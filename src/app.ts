@@ -67,7 +67,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(adminRoutes, { broker });
   await app.register(callRoutes, { broker });
-  await app.register(healthRoutes, { broker, database: options.database });
+  await app.register(healthRoutes, { broker });
   await app.register(sessionRoutes, { broker });
   await app.register(inspectorRoutes);
   await app.register(tenantCatalogRoutes, { broker });

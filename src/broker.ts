@@ -1,7 +1,8 @@
 /**
  * Wires the broker's parts together: stores on one database, the booking domain, the
- * tool runner and the session registry. Created once per app (never at module level),
- * so tests can build as many as they like.
+ * tool runner and the session host, and offers routes and transports the services they
+ * use (never a store). Created once per app (never at module level), so tests can build
+ * as many as they like.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { AppointmentChangeFeed } from './booking/appointment-changes.js';
@@ -21,8 +22,11 @@ import { DrizzleCatalogStore } from './store/catalog-store.js';
 import type { DatabaseHandle } from './store/database.js';
 import { InspectorQueries } from './store/inspector-queries.js';
 import { DrizzleSalonStore } from './store/salon-store.js';
-import type { DrizzleSessionStore } from './store/session-store.js';
 import { ToolRunner } from './tools/tool-runner.js';
+import { CatalogAdmin } from './services/catalog-admin.js';
+import { InspectorViews } from './services/inspector-views.js';
+import { Readiness } from './services/readiness.js';
+import { RuntimeAuth } from './services/runtime-auth.js';
 
 /** PROTOCOL §4: a tool whose storage does not answer is answered `UNAVAILABLE` within 2 s. */
 export const TOOL_TIMEOUT_MS = 1800;
@@ -39,50 +43,47 @@ export interface BrokerOptions {
 
 export class Broker {
   readonly config: Config;
-  readonly catalogStore: DrizzleCatalogStore;
-  readonly bookingStore: DrizzleBookingStore;
-  readonly sessionStore: DrizzleSessionStore;
-  readonly inspectorQueries: InspectorQueries;
-  readonly catalogs: CatalogCache;
-  readonly booking: BookingService;
-  readonly salonStore: DrizzleSalonStore;
-  /** Appointments cancelled or moved by the salon (PROTOCOL §7); the session layer subscribes. */
-  readonly appointmentChanges: AppointmentChangeFeed;
+  /** What routes and transports work with: services, never a store. */
+  readonly runtimeAuth: RuntimeAuth;
+  readonly catalogAdmin: CatalogAdmin;
   readonly frontDesk: FrontDesk;
+  readonly inspector: InspectorViews;
+  readonly readiness: Readiness;
+  /** Appointments booked, cancelled or moved by the salon (PROTOCOL §7); live sessions subscribe. */
+  readonly appointmentChanges: AppointmentChangeFeed;
   readonly feed = new SessionFeed();
   readonly sessions: SessionHost;
   /** What `/metrics` shows; the call transport reports frames and closes to it. */
   readonly metrics: BrokerMetrics;
+  private readonly bookingStore: DrizzleBookingStore;
   private readonly eventLog: EventLog;
   private sweeper: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: BrokerOptions) {
     const { config, database, logger } = options;
     const clock = options.clock ?? Date.now;
+    const now = () => new Date(clock());
     this.config = config;
-    this.catalogStore = new DrizzleCatalogStore(database.db);
+    const catalogStore = new DrizzleCatalogStore(database.db);
     this.bookingStore = new DrizzleBookingStore(database.db);
     this.metrics = new BrokerMetrics({ liveSessions: () => this.sessions.size });
     this.metrics.observe(this.feed);
-    this.sessionStore = new CountingSessionStore(database.db, this.metrics);
-    this.inspectorQueries = new InspectorQueries(database.db);
-    this.catalogs = new CatalogCache(this.catalogStore, clock);
-    this.booking = new BookingService({ store: this.bookingStore, customers: this.catalogStore, clock: () => new Date(clock()), holdTtlMs: config.holdTtlMs, holdMaxMs: config.holdMaxMs });
-    this.salonStore = new DrizzleSalonStore(database.db);
+    const sessionStore = new CountingSessionStore(database.db, this.metrics);
+    const catalogs = new CatalogCache(catalogStore, clock);
+    const booking = new BookingService({ store: this.bookingStore, customers: catalogStore, clock: now, holdTtlMs: config.holdTtlMs, holdMaxMs: config.holdMaxMs });
+    this.runtimeAuth = new RuntimeAuth(catalogStore);
+    this.catalogAdmin = new CatalogAdmin(catalogStore, catalogs, booking);
+    this.readiness = new Readiness(database);
     this.appointmentChanges = new AppointmentChangeFeed((error, change) => logger.error({ err: error, change: change.type }, 'appointment change listener failed'));
-    this.frontDesk = new FrontDesk({ booking: this.booking, store: this.salonStore, changes: this.appointmentChanges, clock: () => new Date(clock()) });
-    const tools = new ToolRunner({
-      catalogs: this.catalogs,
-      booking: this.booking,
-      clock: () => new Date(clock()),
-    });
-    this.eventLog = new EventLog(this.sessionStore, logger);
-    const answers = new ToolAnswers(this.sessionStore, this.eventLog, logger);
+    this.frontDesk = new FrontDesk({ booking, store: new DrizzleSalonStore(database.db), changes: this.appointmentChanges, clock: now });
+    const tools = new ToolRunner({ catalogs, booking, clock: now });
+    this.eventLog = new EventLog(sessionStore, logger);
+    const answers = new ToolAnswers(sessionStore, this.eventLog, logger);
     this.sessions = new SessionHost({
       machine: provideSessionMachine({ tools, bookingStore: this.bookingStore, answers, holdTtlMs: config.holdTtlMs, clock }),
       answers,
-      sessionStore: this.sessionStore,
-      catalogs: this.catalogs,
+      sessionStore,
+      catalogs,
       bookingStore: this.bookingStore,
       eventLog: this.eventLog,
       feed: this.feed,
@@ -91,6 +92,13 @@ export class Broker {
       holdTtlMs: config.holdTtlMs,
       resumeGraceMs: config.resumeGraceMs,
       toolTimeoutMs: TOOL_TIMEOUT_MS,
+    });
+    this.inspector = new InspectorViews({
+      sessionStore,
+      queries: new InspectorQueries(database.db),
+      catalogs,
+      sessions: this.sessions,
+      flushEvents: () => this.flushEvents(),
     });
     this.appointmentChanges.subscribe((change) => this.sessions.appointmentChanged(change));
   }

@@ -6,7 +6,7 @@
 import type { Catalog, Customer, Service, StaffMember } from './catalog.js';
 import { staffOffering } from './catalog.js';
 import { alternatives, alternativesWindow, judgeSlot, localDays, type Slot, type SlotQuery } from './availability.js';
-import type { AppointmentRecord, BookingDetails, BookingStore, CatalogStore, HoldRecord } from './ports.js';
+import type { AppointmentRecord, BookingDetails, BookingStore, CatalogStore, HoldRecord, InstantRange } from './ports.js';
 
 export type Unavailable = 'SLOT_TAKEN' | 'OUTSIDE_HOURS' | 'IN_THE_PAST';
 
@@ -54,6 +54,11 @@ export class BookingService {
 
   findCustomer(tenantId: string, phone: string): Promise<Customer | null> {
     return this.options.customers.findCustomer(tenantId, phone);
+  }
+
+  /** Every appointment of the tenant starting in `window`, cancelled ones included. */
+  appointmentsIn(tenantId: string, window: InstantRange): Promise<AppointmentRecord[]> {
+    return this.options.store.listAppointments(tenantId, window);
   }
 
   /** Booked appointments under `phone` from `from` on, soonest first. */

@@ -5,7 +5,8 @@
  * exclusion constraint decides for all of them; refusals carry the same alternatives.
  * Changes to an appointment are published as `AppointmentChanges` after they commit.
  */
-import { localDateOf, localInstant } from './availability.js';
+import { localDateOf, localDays, localInstant } from './availability.js';
+import { dayBoard, type BoardColumn } from './day-board.js';
 import type { AppointmentChanges, AppointmentChangeType } from './appointment-changes.js';
 import type { BookingService, BookOutcome, MoveOutcome, SlotRequest } from './booking-service.js';
 import type { Catalog } from './catalog.js';
@@ -54,6 +55,24 @@ const invalid = (field: string, message: string): InvalidField => ({ invalid: tr
 
 export class FrontDesk {
   constructor(private readonly options: FrontDeskOptions) {}
+
+  /** The day board (PROTOCOL §5): each staff member's windows, appointments with their phases, live holds and blocks. */
+  async day(catalog: Catalog, date: string): Promise<BoardColumn[]> {
+    const { store, booking } = this.options;
+    const window = localDays(catalog, date);
+    const [appointments, holds, blocks] = await Promise.all([
+      booking.appointmentsIn(catalog.tenantId, window),
+      store.liveHolds(catalog.tenantId, window),
+      store.listBlocks(catalog.tenantId, window),
+    ]);
+    const claims = await store.appointmentClaims(appointments.filter((appointment) => appointment.status === 'booked').map((appointment) => appointment.id));
+    return dayBoard(catalog, date, { appointments, claims, holds, blocks });
+  }
+
+  /** The blocks of a local day. */
+  blocksOn(catalog: Catalog, date: string): Promise<BlockRecord[]> {
+    return this.options.store.listBlocks(catalog.tenantId, localDays(catalog, date));
+  }
 
   /** Books directly for the front desk; a refusal carries alternatives as in PROTOCOL §4. */
   async book(catalog: Catalog, booking: FrontDeskBooking): Promise<BookOutcome | InvalidField> {

@@ -5,7 +5,7 @@
  */
 import { DateTime } from 'luxon';
 import { z } from 'zod';
-import { blockSources } from '../store/schema.js';
+import { blockSources } from '../booking/ports.js';
 import { UNSTORABLE_TEXT, UNSTORABLE_TEXT_MESSAGE } from './storable-text.js';
 
 const id = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'expected 1-64 characters of [A-Za-z0-9_.:-]');

@@ -1,5 +1,4 @@
 /** Admin API (PROTOCOL §2): catalogs, runtime tokens, appointments. */
-import { randomBytes } from 'node:crypto';
 import { DateTime } from 'luxon';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -9,7 +8,7 @@ import { catalogSchema, toCatalog, unstorableCatalogIssues } from '../protocol/c
 import { describeIssues } from '../protocol/issues.js';
 import { describeAppointmentForAdmin } from '../protocol/records.js';
 import type { Broker } from '../broker.js';
-import { hashToken, requireAdmin } from './auth.js';
+import { requireAdmin } from './auth.js';
 
 const tenantParams = z.object({ tenant: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'expected 1-64 characters of [A-Za-z0-9_.:-]') });
 const appointmentsQuery = z.object({ date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD') });
@@ -28,7 +27,7 @@ export async function adminRoutes(app: FastifyInstance, { broker }: { broker: Br
 
   async function knownTenant(params: unknown) {
     const { tenant } = parseOr400(tenantParams, params);
-    if (!(await broker.catalogStore.tenantExists(tenant))) throw new BrokerError('NOT_FOUND', `unknown tenant "${tenant}"`);
+    if (!(await broker.catalogAdmin.exists(tenant))) throw new BrokerError('NOT_FOUND', `unknown tenant "${tenant}"`);
     return tenant;
   }
 
@@ -38,24 +37,21 @@ export async function adminRoutes(app: FastifyInstance, { broker }: { broker: Br
     if (unstorable.length > 0) throw new BrokerError('INVALID_CATALOG', unstorable.join('; '), { issues: unstorable });
     const body = parseOr400(catalogSchema, request.body, 'INVALID_CATALOG');
     const { catalog, customers } = toCatalog(tenant, body);
-    await broker.catalogStore.putCatalog(catalog, customers);
-    broker.catalogs.invalidate(tenant);
+    await broker.catalogAdmin.put(catalog, customers);
     return { tenant, staff: catalog.staff.length, services: catalog.services.length };
   });
 
   app.post('/v1/admin/tenants/:tenant/runtime-tokens', async (request) => {
     const tenant = await knownTenant(request.params);
-    const token = `rt_${randomBytes(24).toString('base64url')}`;
-    await broker.catalogStore.addRuntimeToken(tenant, hashToken(token));
-    return { token };
+    return { token: await broker.runtimeAuth.issue(tenant) };
   });
 
   app.get('/v1/admin/tenants/:tenant/appointments', async (request) => {
     const tenant = await knownTenant(request.params);
     const { date } = parseOr400(appointmentsQuery, request.query);
-    const catalog = (await broker.catalogs.get(tenant))!;
+    const catalog = (await broker.catalogAdmin.catalog(tenant))!;
     if (!DateTime.fromISO(date, { zone: catalog.timezone }).isValid) throw new BrokerError('INVALID_REQUEST', `date: "${date}" is not a calendar date`);
-    const appointments = await broker.bookingStore.listAppointments(tenant, localDays(catalog, date));
+    const appointments = await broker.catalogAdmin.appointments(tenant, localDays(catalog, date));
     return appointments.map((appointment) => describeAppointmentForAdmin(appointment, catalog.timezone));
   });
 }

@@ -1,9 +1,9 @@
 /** Bearer tokens: the admin token for admin and inspector routes, runtime tokens for calls. */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { BrokerError } from '../errors.js';
+import { hashToken } from '../services/runtime-auth.js';
 
-export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
 export function bearerToken(request: FastifyRequest): string | null {
   const header = request.headers.authorization;

@@ -21,7 +21,7 @@ export async function blockRoutes(app: FastifyInstance, { broker }: { broker: Br
   app.addHook('preHandler', requireAdmin(broker.config.adminToken));
 
   async function catalogOf(tenant: string) {
-    const catalog = await broker.catalogs.get(tenant);
+    const catalog = await broker.catalogAdmin.catalog(tenant);
     if (!catalog) throw new BrokerError('NOT_FOUND', `unknown tenant "${tenant}"`);
     return catalog;
   }
@@ -55,7 +55,7 @@ export async function blockRoutes(app: FastifyInstance, { broker }: { broker: Br
     const { tenant } = parseOr400(tenantParams, request.params);
     const { date } = parseOr400(dateQuery, request.query);
     const catalog = await catalogOf(tenant);
-    const found = await broker.salonStore.listBlocks(tenant, localDays(catalog, date));
+    const found = await broker.frontDesk.blocksOn(catalog, date);
     return found.map((block) => describeBlock(block, catalog.timezone));
   });
 }

@@ -14,7 +14,7 @@ import { decodeFrame, encodeFrame, errorFrame, type InboundFrame, type OutboundF
 import type { SessionPort } from '../sessions/ports.js';
 import type { SessionHandle } from '../sessions/session-host.js';
 import { parseOr400 } from './admin.js';
-import { bearerToken, hashToken } from './auth.js';
+import { bearerToken } from './auth.js';
 import { TokenBucket } from './token-bucket.js';
 
 /** PROTOCOL §1: bursts of up to four times `MAX_FRAMES_PER_S`. */
@@ -33,35 +33,12 @@ declare module 'fastify' {
 }
 
 export async function callRoutes(app: FastifyInstance, { broker }: { broker: Broker }) {
-  /**
-   * PROTOCOL §3: without a valid token the upgrade is 401; while storage is down it is 503
-   * within 2 s, never a hang (a stalled database answers nothing, and postgres.js has no
-   * query timeout) and never a 500 (a reset connection rejects with a driver error).
-   * Lookups are not cached: a token known from a cache would let a call in that storage
-   * cannot serve (its `session.start` needs the database too), which the contract refuses
-   * at the door instead.
-   */
+  /** PROTOCOL §3: without a valid token the upgrade is 401; while storage is down it is 503 within 2 s (see RuntimeAuth). */
   async function authenticate(request: FastifyRequest) {
-    const LOOKUP_DEADLINE_MS = 1500;
     parseOr400(callParams, request.params);
     const query = request.query as Record<string, unknown>;
     const token = bearerToken(request) ?? (typeof query.token === 'string' ? query.token : null);
-    if (!token) throw new BrokerError('UNAUTHORIZED', 'a valid runtime token is required');
-    let deadline: NodeJS.Timeout | undefined;
-    let tenant: string | null;
-    try {
-      tenant = await Promise.race([
-        broker.catalogStore.tenantForToken(hashToken(token)),
-        new Promise<never>((_, reject) => {
-          deadline = setTimeout(() => reject(new Error(`the token lookup did not answer within ${LOOKUP_DEADLINE_MS} ms`)), LOOKUP_DEADLINE_MS);
-        }),
-      ]);
-    } catch (error) {
-      request.log.warn({ err: error }, 'call upgrade refused: storage unavailable');
-      throw new BrokerError('UNAVAILABLE', 'storage is unavailable; try again shortly', { cause: error });
-    } finally {
-      clearTimeout(deadline);
-    }
+    const tenant = token ? await broker.runtimeAuth.tenantFor(token) : null;
     if (!tenant) throw new BrokerError('UNAUTHORIZED', 'a valid runtime token is required');
     request.callTenant = tenant;
   }

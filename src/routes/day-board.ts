@@ -5,8 +5,6 @@
  * @see ../../../shared/PROTOCOL.md §5
  */
 import type { FastifyInstance } from 'fastify';
-import { localDays } from '../booking/availability.js';
-import { dayBoard } from '../booking/day-board.js';
 import type { Broker } from '../broker.js';
 import { BrokerError } from '../errors.js';
 import { dateQuery, tenantParams } from '../protocol/salon.js';
@@ -18,20 +16,13 @@ export async function dayBoardRoutes(app: FastifyInstance, { broker }: { broker:
   app.get('/v1/admin/tenants/:tenant/day', { preHandler: requireAdmin(broker.config.adminToken) }, async (request) => {
     const { tenant } = parseOr400(tenantParams, request.params);
     const { date } = parseOr400(dateQuery, request.query);
-    const catalog = await broker.catalogs.get(tenant);
+    const catalog = await broker.catalogAdmin.catalog(tenant);
     if (!catalog) throw new BrokerError('NOT_FOUND', `unknown tenant "${tenant}"`);
-    const day = localDays(catalog, date);
-    const [appointments, holds, blocks] = await Promise.all([
-      broker.bookingStore.listAppointments(tenant, day),
-      broker.salonStore.liveHolds(tenant, day),
-      broker.salonStore.listBlocks(tenant, day),
-    ]);
-    const claims = await broker.salonStore.appointmentClaims(appointments.filter((a) => a.status === 'booked').map((a) => a.id));
     const at = (instant: Date) => isoIn(instant, catalog.timezone);
     return {
       date,
       timezone: catalog.timezone,
-      staff: dayBoard(catalog, date, { appointments, claims, holds, blocks }).map((column) => ({
+      staff: (await broker.frontDesk.day(catalog, date)).map((column) => ({
         id: column.staff.id,
         name: column.staff.name,
         windows: column.windows,

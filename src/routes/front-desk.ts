@@ -23,7 +23,7 @@ export async function frontDeskRoutes(app: FastifyInstance, { broker }: { broker
   app.addHook('preHandler', requireAdmin(broker.config.adminToken));
 
   async function catalogOf(tenant: string) {
-    const catalog = await broker.catalogs.get(tenant);
+    const catalog = await broker.catalogAdmin.catalog(tenant);
     if (!catalog) throw new BrokerError('NOT_FOUND', `unknown tenant "${tenant}"`);
     return catalog;
   }

@@ -15,7 +15,7 @@ export async function tenantCatalogRoutes(app: FastifyInstance, { broker }: { br
   app.get('/v1/admin/tenants/:tenant', { preHandler: requireAdmin(broker.config.adminToken) }, async (request) => {
     const { tenant } = parseOr400(tenantParams, request.params);
     // Straight from storage, not the cache: "as last stored", also by another instance.
-    const catalog = await broker.catalogStore.loadCatalog(tenant);
+    const catalog = await broker.catalogAdmin.readBack(tenant);
     if (!catalog) throw new BrokerError('NOT_FOUND', `unknown tenant "${tenant}"`);
     return fromCatalog(catalog);
   });

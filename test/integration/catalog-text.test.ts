@@ -44,13 +44,13 @@ describe.each(drivers)('catalog text on %s', (driver) => {
     expect(response.status).toBe(400);
     expect(response.body.error.code).toBe('INVALID_CATALOG');
     expect((response.body.error.issues as string[]).join('\n')).toMatch(issue);
-    expect(await broker.app.broker.catalogStore.tenantExists(tenant)).toBe(false);
+    expect(await broker.app.broker.catalogAdmin.exists(tenant)).toBe(false);
   });
 
   it('stores paired surrogates (an emoji) as they are', async () => {
     const response = await putRaw('emoji', rawCatalog((json) => json.replace('"Salon Sonnenschein"', '"Salon \\ud83d\\ude00"')));
     expect(response.status).toBe(200);
-    expect((await broker.app.broker.catalogStore.loadCatalog('emoji'))?.name).toBe('Salon \u{1F600}');
+    expect((await broker.app.broker.catalogAdmin.readBack('emoji'))?.name).toBe('Salon \u{1F600}');
   });
 
   const nested = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`;
