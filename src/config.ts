@@ -3,6 +3,7 @@
  * A bad value stops the start with a message naming the variable.
  */
 import { z } from 'zod';
+import { BrokerError } from './errors.js';
 
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -41,19 +42,17 @@ export interface Config {
   logLevel: string;
 }
 
-export class ConfigError extends Error {}
-
-/** Reads and checks the environment; throws `ConfigError` naming every bad variable. */
+/** Reads and checks the environment; throws a BrokerError `INVALID_CONFIG` naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const blankAsUnset = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
   const parsed = environmentSchema.safeParse(blankAsUnset);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+    throw new BrokerError('INVALID_CONFIG', `invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
   if (e.HOLD_MAX_S < e.HOLD_TTL_S) {
-    throw new ConfigError('invalid configuration: HOLD_MAX_S: must not be less than HOLD_TTL_S');
+    throw new BrokerError('INVALID_CONFIG', 'invalid configuration: HOLD_MAX_S: must not be less than HOLD_TTL_S');
   }
   return {
     port: e.PORT,

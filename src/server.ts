@@ -6,7 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { loadConfig } from './config.js';
+import { BrokerError } from './errors.js';
 import { loadDemo } from './demo/load-demo.js';
 import { openDatabase } from './store/database.js';
 
@@ -65,7 +66,7 @@ async function main() {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError) {
+  if (error instanceof BrokerError && error.code === 'INVALID_CONFIG') {
     process.stderr.write(`callhold: ${error.message}\n`);
     process.exit(2);
   }

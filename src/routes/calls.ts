@@ -156,7 +156,7 @@ export async function callRoutes(app: FastifyInstance, { broker }: { broker: Bro
         if (abandoned) host.disconnect(opened, port);
       } catch (error) {
         request.log.error({ err: error, call_id: callId }, 'session start failed');
-        reply(errorFrame({ code: 'BAD_MESSAGE', message: 'the session could not be started: storage unavailable, try again', ref: null }));
+        reply(errorFrame({ code: 'UNAVAILABLE', message: 'session.start: storage is unavailable; send session.start again shortly', ref: null }));
       }
     }
 

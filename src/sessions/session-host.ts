@@ -18,7 +18,9 @@ import { createActor, type Actor, type SnapshotFrom } from 'xstate';
 import { CALL_SESSION_MACHINE_VERSION, type CallSessionContext, type CallSessionEmitted, type CallSessionEvent } from '../../machines/call-session.types.js';
 import type { CatalogCache } from '../booking/catalog-cache.js';
 import type { AppointmentRecord, BookingStore } from '../booking/ports.js';
+import { BrokerError } from '../errors.js';
 import { languageOf, messages } from '../language/index.js';
+import { withinDeadline } from '../services/deadline.js';
 import { appointmentView, holdView } from '../tools/machine-views.js';
 import type { EventLog } from './event-log.js';
 import type { SessionEventRecord, SessionOpening, SessionPort, SessionRecord, SessionStore } from './ports.js';
@@ -70,6 +72,9 @@ export interface SessionHandle {
 /** One entry of a session's event log, as a transport records its own frames or requests. */
 export type LoggedEntry = Pick<SessionEventRecord, 'direction' | 'type' | 'payload'> & Partial<Pick<SessionEventRecord, 'toolCallId' | 'latencyMs'>>;
 
+/** How long an open waits for an earlier open of the same call before it goes ahead anyway. */
+const EARLIER_OPEN_WAIT_MS = 500;
+
 const keyOf = (tenantId: string, callId: string) => `${tenantId}\u0000${callId}`;
 
 export class SessionHost {
@@ -90,14 +95,22 @@ export class SessionHost {
    * Opens, resumes or takes over the session for (tenant, call) on `port`, and tells the
    * port it is ready. Opens of one call are serialized. Returns null when the call is over
    * already (the port was told `session.ended` and closed).
+   * @throws BrokerError `UNAVAILABLE` when storage fails or does not answer within the tool timeout
    */
   async open(tenantId: string, callId: string, port: SessionPort, opening: SessionOpening): Promise<SessionHandle | null> {
     const key = keyOf(tenantId, callId);
     const previous = this.opening.get(key) ?? Promise.resolve();
-    const attempt = previous.catch(() => {}).then(() => this.attach(key, tenantId, callId, port, opening));
+    // An earlier open stuck on storage (a query lost in a cut may never settle) must not
+    // block this one for ever: wait for it at most the deadline; attach re-checks the map.
+    const earlierSettled = withinDeadline(previous, EARLIER_OPEN_WAIT_MS, 'an earlier open').catch(() => {});
+    const attempt = earlierSettled.then(() => this.attach(key, tenantId, callId, port, opening));
     this.opening.set(key, attempt);
     try {
-      return await attempt;
+      // Answered within the tool timeout like any tool (PROTOCOL §3–4: never a hang while
+      // storage is down); an open that completes later leaves the session ready for a retry.
+      return await withinDeadline(attempt, this.options.toolTimeoutMs, 'storage');
+    } catch (error) {
+      throw error instanceof BrokerError ? error : new BrokerError('UNAVAILABLE', 'the session could not be opened: storage is unavailable', { cause: error });
     } finally {
       if (this.opening.get(key) === attempt) this.opening.delete(key);
     }
@@ -190,9 +203,15 @@ export class SessionHost {
         port.close('ended');
         return null;
       }
-      const revived = created ? null : await this.revive(key, record);
-      session = revived ?? this.create(key, record, opening, timezone, created);
-      resumed = revived !== null;
+      // An earlier open of this call that was given up on may have finished meanwhile.
+      const meanwhile = this.live.get(key);
+      if (meanwhile) {
+        session = meanwhile;
+      } else {
+        const revived = created ? null : await this.revive(key, record);
+        session = revived ?? this.create(key, record, opening, timezone, created);
+        resumed = revived !== null;
+      }
     }
     if (session.port && session.port !== port) session.port.close('taken_over');
     session.port = port;

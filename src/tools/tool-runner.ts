@@ -20,31 +20,14 @@ import type { CatalogCache } from '../booking/catalog-cache.js';
 import { serviceDurationMin, staffOffering, type Catalog, type StaffMember } from '../booking/catalog.js';
 import type { AppointmentRecord } from '../booking/ports.js';
 import { languageOf, matchService, messages, resolveDate, resolveTime, type Language, type SpokenSlot } from '../language/index.js';
+import { BrokerError, isToolError, type ToolErrorCode } from '../errors.js';
 import { describeIssues } from '../protocol/issues.js';
 import { isToolName, toolDefinitions, type ToolArguments, type ToolName } from './definitions.js';
 import { isoIn, wireAlternative, wireAppointment, wireHold } from '../protocol/records.js';
 import { appointmentView, holdView } from './machine-views.js';
 
-export type ToolErrorCode =
-  | 'INVALID_ARGUMENT'
-  | 'UNKNOWN_TOOL'
-  | 'UNKNOWN_SERVICE'
-  | 'UNKNOWN_STAFF'
-  | 'SLOT_TAKEN'
-  | 'NO_HOLD'
-  | 'NOT_FOUND'
-  | 'UNAVAILABLE';
-
-/** A tool call that cannot be answered as asked; becomes `ok: false` with this code. */
-export class ToolFailure extends Error {
-  constructor(
-    readonly code: ToolErrorCode,
-    message: string,
-    readonly result: Record<string, unknown> = {},
-  ) {
-    super(message);
-  }
-}
+/** A tool call that cannot be answered as asked: `ok: false` with this code, and `result` beside it. */
+const toolError = (code: ToolErrorCode, message: string, result: Record<string, unknown> = {}) => new BrokerError(code, message, { result });
 
 export interface ToolRunnerOptions {
   catalogs: CatalogCache;
@@ -74,28 +57,23 @@ export class ToolRunner {
     const language = languageOf(session.locale ?? undefined);
     try {
       if (!isToolName(call.name)) {
-        throw new ToolFailure('UNKNOWN_TOOL', `unknown tool "${call.name.slice(0, 64)}"`, { message: messages.cannotDoThat(language) });
+        throw toolError('UNKNOWN_TOOL', `unknown tool "${call.name.slice(0, 64)}"`, { message: messages.cannotDoThat(language) });
       }
       const definition = toolDefinitions[call.name];
       const parsed = definition.arguments.safeParse(call.arguments);
       if (!parsed.success) {
         const argument = parsed.error.issues[0]?.path[0];
-        throw new ToolFailure('INVALID_ARGUMENT', describeIssues(parsed.error).join('; '), {
+        throw toolError('INVALID_ARGUMENT', describeIssues(parsed.error).join('; '), {
           message: messages.notUnderstood(language, typeof argument === 'string' ? argument : undefined),
         });
       }
       const catalog = await this.options.catalogs.get(session.tenantId);
-      if (!catalog) throw new ToolFailure('UNAVAILABLE', `tenant "${session.tenantId}" has no catalog`);
+      if (!catalog) throw toolError('UNAVAILABLE', `tenant "${session.tenantId}" has no catalog`);
       const scope: ToolScope = { session, catalog, language, now: this.options.clock() };
       return await (definition.run as (tools: ToolRunner, args: unknown, scope: ToolScope, call: ToolCall) => Promise<Answer>)(this, parsed.data, scope, call);
     } catch (error) {
-      if (!(error instanceof ToolFailure)) throw error;
-      const response: ToolResponse = {
-        ok: false,
-        result: { message: error.code === 'UNAVAILABLE' ? messages.unavailableStorage(language) : error.message, ...error.result },
-        error: { code: error.code, message: error.message },
-      };
-      return { response };
+      if (!isToolError(error)) throw error;
+      return { response: toolResponseOf(error, language) };
     }
   }
 
@@ -222,7 +200,7 @@ export class ToolRunner {
       request && outcome.reason && outcome.reason !== 'SLOT_TAKEN'
         ? messages.unavailable(language, outcome.reason, request.service.name, request.start, alternatives.map(spokenSlot), catalog.timezone)
         : messages.bookingFailed(language, outcome.code, alternatives.map(spokenSlot), catalog.timezone);
-    throw new ToolFailure(outcome.code, BOOKING_FAILURE_DETAILS[outcome.reason ?? outcome.code], {
+    throw toolError(outcome.code, BOOKING_FAILURE_DETAILS[outcome.reason ?? outcome.code], {
       ...(outcome.reason ? { reason: outcome.reason } : {}),
       alternatives: alternatives.map((slot) => wireAlternative(slot, catalog)),
       message,
@@ -240,7 +218,7 @@ export class ToolRunner {
 
   async cancelAppointment(args: ToolArguments<'cancel_appointment'>, scope: ToolScope): Promise<Answer> {
     const { session, catalog, language, now } = scope;
-    const notFound = new ToolFailure('NOT_FOUND', 'no appointment booked under the caller’s number matches', { message: messages.appointmentNotFound(language) });
+    const notFound = toolError('NOT_FOUND', 'no appointment booked under the caller’s number matches', { message: messages.appointmentNotFound(language) });
     const phone = session.callerPhone;
     if (!phone) throw notFound;
     let appointmentId = args.appointment_id;
@@ -293,11 +271,11 @@ export class ToolRunner {
     const match = matchService(query, catalog.services);
     const names = catalog.services.map((service) => service.name);
     if (match.kind === 'none') {
-      throw new ToolFailure('UNKNOWN_SERVICE', `service: "${query}" matches no service of this salon`, { services: names, message: messages.unknownService(language, names) });
+      throw toolError('UNKNOWN_SERVICE', `service: "${query}" matches no service of this salon`, { services: names, message: messages.unknownService(language, names) });
     }
     if (match.kind === 'ambiguous') {
       const candidates = match.ids.map((id) => catalog.services.find((service) => service.id === id)!.name);
-      throw new ToolFailure('UNKNOWN_SERVICE', `service: "${query}" matches ${candidates.join(' and ')} equally`, {
+      throw toolError('UNKNOWN_SERVICE', `service: "${query}" matches ${candidates.join(' and ')} equally`, {
         candidates: match.ids,
         message: messages.ambiguousService(language, candidates),
       });
@@ -311,7 +289,7 @@ export class ToolRunner {
     const match = matchService(query, byName);
     const member = match.kind === 'match' ? offering.find((candidate) => candidate.id === match.id) : undefined;
     if (!member) {
-      throw new ToolFailure('UNKNOWN_STAFF', `staff: "${query}" is no staff member who offers ${serviceId}`, {
+      throw toolError('UNKNOWN_STAFF', `staff: "${query}" is no staff member who offers ${serviceId}`, {
         staff: offering.map((candidate) => ({ id: candidate.id, name: candidate.name })),
         message: messages.unknownStaff(language, offering.map((candidate) => candidate.name)),
       });
@@ -321,13 +299,13 @@ export class ToolRunner {
 
   private resolveDateArgument(expression: string, { catalog, now, language }: ToolScope): string {
     const resolved = resolveDate(expression, { now, timezone: catalog.timezone });
-    if (!resolved.ok) throw new ToolFailure('INVALID_ARGUMENT', `date: ${resolved.reason}`, { message: messages.notUnderstood(language, 'date') });
+    if (!resolved.ok) throw toolError('INVALID_ARGUMENT', `date: ${resolved.reason}`, { message: messages.notUnderstood(language, 'date') });
     return resolved.date;
   }
 
   private resolveTimeArgument(expression: string, { language }: ToolScope): string[] {
     const resolved = resolveTime(expression);
-    if (!resolved.ok) throw new ToolFailure('INVALID_ARGUMENT', `time: ${resolved.reason}`, { message: messages.notUnderstood(language, 'time') });
+    if (!resolved.ok) throw toolError('INVALID_ARGUMENT', `time: ${resolved.reason}`, { message: messages.notUnderstood(language, 'time') });
     return resolved.candidates;
   }
 
@@ -345,6 +323,12 @@ export class ToolRunner {
     const staff = view.staffId ? (catalog.staff.find((m) => m.id === view.staffId) ?? null) : null;
     return { catalog, service, date: view.date, start: localInstant(view.date, view.time, catalog.timezone), staff };
   }
+}
+
+/** The tool-result edge of the one error type (PROTOCOL §4): `ok: false`, the code, and a sentence to speak. */
+function toolResponseOf(error: BrokerError & { code: ToolErrorCode }, language: Language): ToolResponse {
+  const spoken = error.code === 'UNAVAILABLE' ? messages.unavailableStorage(language) : error.message;
+  return { ok: false, result: { message: spoken, ...error.options.result }, error: { code: error.code, message: error.message } };
 }
 
 function ok(result: Record<string, unknown>): Answer {

@@ -104,6 +104,24 @@ describe.each(postgresOnly)('a broker whose database stalls or is cut (%s)', () 
     expect(refused.elapsedMs).toBeLessThan(CONTRACT_MS);
   });
 
+  it('answers a session.start that storage cannot serve with UNAVAILABLE, keeps the socket, and starts on the next try', async () => {
+    const client = await RuntimeClient.connect(url, 'start-during-cut', token);
+    proxy.cut();
+    client.send({ type: 'session.start', call: { from_number: '+4915112345678' }, locale: 'de-DE' });
+    expect(await client.next('error')).toMatchObject({ code: 'UNAVAILABLE', message: expect.stringMatching(/^session\.start: storage is unavailable/) });
+    proxy.restore();
+    // A runtime sends session.start again after UNAVAILABLE; the first try after the cut may still find the pool reconnecting.
+    let ready: unknown = null;
+    for (let attempt = 0; attempt < 3 && !ready; attempt++) {
+      const mark = client.frames.length;
+      client.send({ type: 'session.start', call: { from_number: '+4915112345678' }, locale: 'de-DE' });
+      const answer = await client.next((frame) => frame.type === 'session.ready' || frame.type === 'error', { after: mark });
+      if (answer.type === 'session.ready') ready = answer;
+    }
+    expect(ready).toMatchObject({ type: 'session.ready' });
+    await client.end();
+  });
+
   it('answers the first tool of a busy call once a cut ends', async () => {
     const client = await RuntimeClient.connect(url, 'busy-through-cut', token);
     await client.start();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
+import { BrokerError } from '../../src/errors.js';
 
 describe('configuration from the environment', () => {
   it('applies the defaults of PROTOCOL §1', () => {
@@ -8,7 +9,8 @@ describe('configuration from the environment', () => {
 
   it('stops with a message naming each bad variable', () => {
     const bad = () => loadConfig({ PORT: 'eighty', HOLD_TTL_S: '-1', DATABASE_URL: 'mysql://x' });
-    expect(bad).toThrow(ConfigError);
+    expect(bad).toThrow(BrokerError);
+    expect(bad).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
     for (const variable of ['PORT', 'HOLD_TTL_S', 'DATABASE_URL']) expect(bad).toThrow(new RegExp(`${variable}: `));
     expect(() => loadConfig({ HOLD_TTL_S: '120', HOLD_MAX_S: '60' })).toThrow(/HOLD_MAX_S/);
   });

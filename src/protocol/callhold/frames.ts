@@ -5,6 +5,7 @@
  * @see ../../../docs/PROTOCOL.md §3
  */
 import { z } from 'zod';
+import type { FrameErrorCode } from '../../errors.js';
 import { describeIssues } from '../issues.js';
 import { describeJsonProblem, findJsonProblem, type JsonProblem } from '../json-walk.js';
 import type { WireAppointment, WireHold } from '../records.js';
@@ -59,7 +60,9 @@ export const inboundFrameSchemas = {
 export type InboundFrameType = keyof typeof inboundFrameSchemas;
 export type InboundFrame = { [K in InboundFrameType]: z.infer<(typeof inboundFrameSchemas)[K]> }[InboundFrameType];
 
-export type FrameErrorCode = 'BAD_MESSAGE' | 'UNKNOWN_TYPE' | 'NOT_STARTED' | 'RATE_LIMITED';
+export type { FrameErrorCode };
+
+/** A frame refused at the door, as a value: the `error` frame's code and message, and the frame's id as `ref`. */
 export interface FrameError {
   code: FrameErrorCode;
   message: string;
