@@ -1,7 +1,7 @@
 /**
  * The catalog body of `PUT /v1/admin/tenants/{tenant}` (PROTOCOL §2), validated field by
  * field so a 400 can name every bad one.
- * @see ../../../shared/PROTOCOL.md §2
+ * @see ../../docs/PROTOCOL.md §2
  */
 import { DateTime, IANAZone } from 'luxon';
 import { z } from 'zod';

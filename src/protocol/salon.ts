@@ -1,7 +1,7 @@
 /**
  * Request bodies and queries of the salon's side of the admin API (PROTOCOL §2, §5, §7),
  * validated field by field so a 400 names every bad one.
- * @see ../../../shared/PROTOCOL.md §7
+ * @see ../../docs/PROTOCOL.md §7
  */
 import { DateTime } from 'luxon';
 import { z } from 'zod';

@@ -6,7 +6,7 @@
  * - `PUT /v1/admin/tenants/{tenant}/blocks/{block_id}` → 200 the block (placed, or moved in one transaction), or 409 `SLOT_TAKEN`
  * - `DELETE /v1/admin/tenants/{tenant}/blocks/{block_id}` → 200 the block it freed; 404 unknown
  * - `GET /v1/admin/tenants/{tenant}/blocks?date=YYYY-MM-DD` → the blocks overlapping that local day
- * @see ../../../shared/PROTOCOL.md §7
+ * @see ../../docs/PROTOCOL.md §7
  */
 import type { FastifyInstance } from 'fastify';
 import { localDays } from '../booking/availability.js';

@@ -2,7 +2,7 @@
  * `GET /v1/admin/tenants/{tenant}/day?date=YYYY-MM-DD` (PROTOCOL §5): the day board, a
  * column per staff member with opening windows, appointments (busy and processing
  * phases, source, customer), live holds (call and expiry) and blocks.
- * @see ../../../shared/PROTOCOL.md §5
+ * @see ../../docs/PROTOCOL.md §5
  */
 import type { FastifyInstance } from 'fastify';
 import type { Broker } from '../broker.js';

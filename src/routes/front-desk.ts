@@ -8,7 +8,7 @@
  *
  * A cancellation or move is published on `broker.appointmentChanges` for the live call
  * that owns the appointment.
- * @see ../../../shared/PROTOCOL.md §7
+ * @see ../../docs/PROTOCOL.md §7
  */
 import type { FastifyInstance } from 'fastify';
 import type { Broker } from '../broker.js';

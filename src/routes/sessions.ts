@@ -11,7 +11,7 @@
  *
  * All answer 401 without the admin token. The feed alone also takes it as `?token=`,
  * because browsers cannot set headers on a WebSocket.
- * @see ../../../shared/PROTOCOL.md §5
+ * @see ../../docs/PROTOCOL.md §5
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import WebSocket from 'ws';

@@ -1,7 +1,7 @@
 /**
  * `GET /v1/admin/tenants/{tenant}` (PROTOCOL §2): the catalog as last stored, in the shape
  * of the PUT body, without customers and without staff and services dropped since.
- * @see ../../../shared/PROTOCOL.md §2
+ * @see ../../docs/PROTOCOL.md §2
  */
 import type { FastifyInstance } from 'fastify';
 import type { Broker } from '../broker.js';

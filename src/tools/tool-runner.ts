@@ -2,7 +2,7 @@
  * The tools of PROTOCOL §4, independent of any wire format: our WebSocket, a runtime
  * adapter's socket or a webhook all hand a `ToolCall` and the session's view here and
  * get back the answer plus what changed (hold, appointment, what was asked).
- * @see ../../../shared/PROTOCOL.md §4
+ * @see ../../docs/PROTOCOL.md §4
  */
 import { DateTime } from 'luxon';
 import type {
