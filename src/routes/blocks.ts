@@ -18,18 +18,14 @@ import { requireAdmin } from './auth.js';
 import { blockRefused, describeBlock, invalidField } from './salon-answers.js';
 
 export async function blockRoutes(app: FastifyInstance, { broker }: { broker: Broker }) {
-  app.addHook('preHandler', requireAdmin(broker.config.adminToken));
+  // Before the body is parsed: without the token a request gets 401, whatever it carries.
+  app.addHook('onRequest', requireAdmin(broker.config.adminToken));
 
-  async function catalogOf(tenant: string) {
-    const catalog = await broker.catalogAdmin.catalog(tenant);
-    if (!catalog) throw new BrokerError('NOT_FOUND', `unknown tenant "${tenant}"`);
-    return catalog;
-  }
 
   app.put('/v1/admin/tenants/:tenant/blocks/:block_id', async (request, reply) => {
     const { tenant, block_id } = parseOr400(blockParams, request.params);
     const body = parseOr400(blockBody, request.body);
-    const catalog = await catalogOf(tenant);
+    const catalog = await broker.catalogAdmin.known(tenant);
     const outcome = await broker.frontDesk.putBlock(catalog, {
       id: block_id,
       staffId: body.staff,
@@ -45,7 +41,7 @@ export async function blockRoutes(app: FastifyInstance, { broker }: { broker: Br
 
   app.delete('/v1/admin/tenants/:tenant/blocks/:block_id', async (request) => {
     const { tenant, block_id } = parseOr400(blockParams, request.params);
-    const catalog = await catalogOf(tenant);
+    const catalog = await broker.catalogAdmin.known(tenant);
     const freed = await broker.frontDesk.deleteBlock(tenant, block_id);
     if (!freed) throw new BrokerError('NOT_FOUND', `no block "${block_id}"`);
     return describeBlock(freed, catalog.timezone);
@@ -54,7 +50,7 @@ export async function blockRoutes(app: FastifyInstance, { broker }: { broker: Br
   app.get('/v1/admin/tenants/:tenant/blocks', async (request) => {
     const { tenant } = parseOr400(tenantParams, request.params);
     const { date } = parseOr400(dateQuery, request.query);
-    const catalog = await catalogOf(tenant);
+    const catalog = await broker.catalogAdmin.known(tenant);
     const found = await broker.frontDesk.blocksOn(catalog, date);
     return found.map((block) => describeBlock(block, catalog.timezone));
   });

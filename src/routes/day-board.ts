@@ -6,18 +6,16 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Broker } from '../broker.js';
-import { BrokerError } from '../errors.js';
 import { dateQuery, tenantParams } from '../protocol/salon.js';
 import { isoIn } from '../protocol/records.js';
 import { parseOr400 } from './admin.js';
 import { requireAdmin } from './auth.js';
 
 export async function dayBoardRoutes(app: FastifyInstance, { broker }: { broker: Broker }) {
-  app.get('/v1/admin/tenants/:tenant/day', { preHandler: requireAdmin(broker.config.adminToken) }, async (request) => {
+  app.get('/v1/admin/tenants/:tenant/day', { onRequest: requireAdmin(broker.config.adminToken) }, async (request) => {
     const { tenant } = parseOr400(tenantParams, request.params);
     const { date } = parseOr400(dateQuery, request.query);
-    const catalog = await broker.catalogAdmin.catalog(tenant);
-    if (!catalog) throw new BrokerError('NOT_FOUND', `unknown tenant "${tenant}"`);
+    const catalog = await broker.catalogAdmin.known(tenant);
     const at = (instant: Date) => isoIn(instant, catalog.timezone);
     return {
       date,

@@ -20,19 +20,15 @@ import { requireAdmin } from './auth.js';
 import { invalidField, slotTaken } from './salon-answers.js';
 
 export async function frontDeskRoutes(app: FastifyInstance, { broker }: { broker: Broker }) {
-  app.addHook('preHandler', requireAdmin(broker.config.adminToken));
+  // Before the body is parsed: without the token a request gets 401, whatever it carries.
+  app.addHook('onRequest', requireAdmin(broker.config.adminToken));
 
-  async function catalogOf(tenant: string) {
-    const catalog = await broker.catalogAdmin.catalog(tenant);
-    if (!catalog) throw new BrokerError('NOT_FOUND', `unknown tenant "${tenant}"`);
-    return catalog;
-  }
   const unknownAppointment = (id: string) => new BrokerError('NOT_FOUND', `no appointment "${id}"`);
 
   app.post('/v1/admin/tenants/:tenant/appointments', async (request, reply) => {
     const { tenant } = parseOr400(tenantParams, request.params);
     const body = parseOr400(frontDeskBookingBody, request.body);
-    const catalog = await catalogOf(tenant);
+    const catalog = await broker.catalogAdmin.known(tenant);
     const outcome = await broker.frontDesk.book(catalog, {
       serviceId: body.service,
       staffId: body.staff ?? null,
@@ -48,7 +44,7 @@ export async function frontDeskRoutes(app: FastifyInstance, { broker }: { broker
 
   app.delete('/v1/admin/tenants/:tenant/appointments/:id', async (request) => {
     const { tenant, id } = parseOr400(appointmentParams, request.params);
-    const catalog = await catalogOf(tenant);
+    const catalog = await broker.catalogAdmin.known(tenant);
     const cancelled = await broker.frontDesk.cancel(tenant, id);
     if (!cancelled) throw unknownAppointment(id);
     return describeAppointmentForAdmin(cancelled, catalog.timezone);
@@ -57,7 +53,7 @@ export async function frontDeskRoutes(app: FastifyInstance, { broker }: { broker
   app.patch('/v1/admin/tenants/:tenant/appointments/:id', async (request, reply) => {
     const { tenant, id } = parseOr400(appointmentParams, request.params);
     const body = parseOr400(moveBody, request.body ?? {});
-    const catalog = await catalogOf(tenant);
+    const catalog = await broker.catalogAdmin.known(tenant);
     const outcome = await broker.frontDesk.move(catalog, id, { start: body.start, staffId: body.staff });
     if (outcome === null) throw unknownAppointment(id);
     if ('invalid' in outcome) throw invalidField(outcome);

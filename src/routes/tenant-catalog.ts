@@ -12,7 +12,7 @@ import { requireAdmin } from './auth.js';
 import { tenantParams } from '../protocol/salon.js';
 
 export async function tenantCatalogRoutes(app: FastifyInstance, { broker }: { broker: Broker }) {
-  app.get('/v1/admin/tenants/:tenant', { preHandler: requireAdmin(broker.config.adminToken) }, async (request) => {
+  app.get('/v1/admin/tenants/:tenant', { onRequest: requireAdmin(broker.config.adminToken) }, async (request) => {
     const { tenant } = parseOr400(tenantParams, request.params);
     // Straight from storage, not the cache: "as last stored", also by another instance.
     const catalog = await broker.catalogAdmin.readBack(tenant);

@@ -7,6 +7,7 @@ import type { CatalogCache } from '../booking/catalog-cache.js';
 import type { Catalog, Customer } from '../booking/catalog.js';
 import type { AppointmentRecord, CatalogStore, InstantRange } from '../booking/ports.js';
 import type { BookingService } from '../booking/booking-service.js';
+import { BrokerError } from '../errors.js';
 
 export class CatalogAdmin {
   constructor(
@@ -28,6 +29,16 @@ export class CatalogAdmin {
   /** The catalog calls work with (cached); null for an unknown tenant. */
   catalog(tenantId: string): Promise<Catalog | null> {
     return this.cache.get(tenantId);
+  }
+
+  /**
+   * The catalog calls work with, for a request about a tenant that must exist.
+   * @throws BrokerError `NOT_FOUND` for an unknown tenant
+   */
+  async known(tenantId: string): Promise<Catalog> {
+    const catalog = await this.cache.get(tenantId);
+    if (!catalog) throw new BrokerError('NOT_FOUND', `unknown tenant "${tenantId}"`);
+    return catalog;
   }
 
   exists(tenantId: string): Promise<boolean> {
