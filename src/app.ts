@@ -17,6 +17,7 @@ import { dayBoardRoutes } from './routes/day-board.js';
 import { frontDeskRoutes } from './routes/front-desk.js';
 import { healthRoutes } from './routes/health.js';
 import { inspectorRoutes } from './routes/inspector.js';
+import { openApiRoutes } from './routes/openapi.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { tenantCatalogRoutes } from './routes/tenant-catalog.js';
 import type { DatabaseHandle } from './store/database.js';
@@ -31,6 +32,7 @@ export interface AppOptions {
 declare module 'fastify' {
   interface FastifyInstance {
     broker: Broker;
+    servedRoutes: ReadonlyArray<{ method: string; url: string }>;
     metrics: BrokerMetrics;
   }
 }
@@ -40,6 +42,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: redactingLoggerOptions(options.logger, options.config.logLevel), bodyLimit: 1024 * 1024, routerOptions: { maxParamLength: 256 } });
   const broker = new Broker({ config: options.config, database: options.database, logger: app.log, ...(options.clock ? { clock: options.clock } : {}) });
   app.decorate('broker', broker);
+  // The routes this app serves, so the OpenAPI document can be held against them.
+  const servedRoutes: Array<{ method: string; url: string }> = [];
+  app.decorate('servedRoutes', servedRoutes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') servedRoutes.push({ method, url: route.url });
+  });
   app.decorate('metrics', broker.metrics);
 
   app.setErrorHandler((error, request, reply) => {
@@ -74,6 +82,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(frontDeskRoutes, { broker });
   await app.register(blockRoutes, { broker });
   await app.register(dayBoardRoutes, { broker });
+  await app.register(openApiRoutes);
 
   app.addHook('onReady', () => broker.start());
   return app;

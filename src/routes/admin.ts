@@ -1,17 +1,15 @@
 /** Admin API (PROTOCOL §2): catalogs, runtime tokens, appointments. */
-import { DateTime } from 'luxon';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { localDays } from '../booking/availability.js';
 import { BrokerError } from '../errors.js';
+import { dateQuery, tenantParams } from '../protocol/salon.js';
 import { catalogSchema, toCatalog, unstorableCatalogIssues } from '../protocol/catalog.js';
 import { describeIssues } from '../protocol/issues.js';
 import { describeAppointmentForAdmin } from '../protocol/records.js';
 import type { Broker } from '../broker.js';
 import { requireAdmin } from './auth.js';
 
-const tenantParams = z.object({ tenant: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'expected 1-64 characters of [A-Za-z0-9_.:-]') });
-const appointmentsQuery = z.object({ date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD') });
 
 export function parseOr400<T>(schema: z.ZodType<T>, value: unknown, code: 'INVALID_REQUEST' | 'INVALID_CATALOG' = 'INVALID_REQUEST'): T {
   const parsed = schema.safeParse(value);
@@ -48,9 +46,8 @@ export async function adminRoutes(app: FastifyInstance, { broker }: { broker: Br
 
   app.get('/v1/admin/tenants/:tenant/appointments', async (request) => {
     const tenant = await knownTenant(request.params);
-    const { date } = parseOr400(appointmentsQuery, request.query);
+    const { date } = parseOr400(dateQuery, request.query);
     const catalog = (await broker.catalogAdmin.catalog(tenant))!;
-    if (!DateTime.fromISO(date, { zone: catalog.timezone }).isValid) throw new BrokerError('INVALID_REQUEST', `date: "${date}" is not a calendar date`);
     const appointments = await broker.catalogAdmin.appointments(tenant, localDays(catalog, date));
     return appointments.map((appointment) => describeAppointmentForAdmin(appointment, catalog.timezone));
   });

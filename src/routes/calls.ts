@@ -6,10 +6,9 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import WebSocket from 'ws';
-import { z } from 'zod';
 import type { Broker } from '../broker.js';
 import { BrokerError } from '../errors.js';
-import { closeFor, CloseCode, encodeEmitted, encodeReady, sessionEventOf } from '../protocol/callhold/codec.js';
+import { callParams, closeFor, CloseCode, encodeEmitted, encodeReady, sessionEventOf } from '../protocol/callhold/codec.js';
 import { decodeFrame, encodeFrame, errorFrame, type InboundFrame, type OutboundFrame } from '../protocol/callhold/frames.js';
 import type { SessionPort } from '../sessions/ports.js';
 import type { SessionHandle } from '../sessions/session-host.js';
@@ -24,7 +23,6 @@ const UNREADABLE_LOGGED_CHARS = 2048;
 
 type StartFrame = Extract<InboundFrame, { type: 'session.start' }>;
 
-const callParams = z.object({ callId: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'call_id must be 1-128 characters of [A-Za-z0-9_.:-]') });
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -45,16 +43,16 @@ export async function callRoutes(app: FastifyInstance, { broker }: { broker: Bro
 
   /** PROTOCOL §1 `MAX_LIVE_SESSIONS`: a new call past the limit is refused; a reconnect of a live one is not. */
   async function admitCall(request: FastifyRequest) {
-    const { callId } = request.params as { callId: string };
+    const { call_id: callId } = request.params as { call_id: string };
     const registry = broker.sessions;
     if (registry.size >= broker.config.maxLiveSessions && !registry.has(request.callTenant!, callId)) {
       throw new BrokerError('UNAVAILABLE', `this broker instance is at its limit of ${broker.config.maxLiveSessions} live sessions`);
     }
   }
 
-  app.get('/v1/calls/:callId', { websocket: true, preValidation: [authenticate, admitCall] }, (socket, request) => {
+  app.get('/v1/calls/:call_id', { websocket: true, preValidation: [authenticate, admitCall] }, (socket, request) => {
     const tenantId = request.callTenant!;
-    const { callId } = request.params as { callId: string };
+    const { call_id: callId } = request.params as { call_id: string };
     const { config, metrics } = broker;
     const host = broker.sessions;
     let handle: SessionHandle | null = null;

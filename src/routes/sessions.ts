@@ -15,31 +15,13 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import WebSocket from 'ws';
-import { z } from 'zod';
 import type { Broker } from '../broker.js';
 import { BrokerError } from '../errors.js';
 import type { SessionFeedEvent } from '../sessions/session-feed.js';
-import { sessionOutcomes, sessionStatuses } from '../sessions/ports.js';
+import { feedQuery, listQuery, sessionParams, statsQuery } from '../protocol/inspector.js';
 import { wireAppointment, wireHold } from '../protocol/records.js';
 import { parseOr400 } from './admin.js';
 import { requireAdmin } from './auth.js';
-
-const tenantId = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'expected 1-64 characters of [A-Za-z0-9_.:-]');
-const callId = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'expected 1-128 characters of [A-Za-z0-9_.:-]');
-const instant = z.iso.datetime({ offset: true, error: 'expected an ISO 8601 date-time with offset' }).transform((value) => new Date(value));
-
-const listQuery = z.object({
-  tenant: tenantId.optional(),
-  status: z.enum(sessionStatuses).optional(),
-  outcome: z.enum(sessionOutcomes).optional(),
-  from: instant.optional(),
-  to: instant.optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  offset: z.coerce.number().int().min(0).default(0),
-});
-const statsQuery = z.object({ tenant: tenantId.optional(), from: instant.optional(), to: instant.optional() });
-const sessionParams = z.object({ tenant: tenantId, call_id: callId });
-const feedQuery = z.object({ tenant: tenantId.optional() });
 
 /** A feed subscriber that falls this far behind is closed rather than buffered without end. */
 const MAX_FEED_BUFFER_BYTES = 1024 * 1024;

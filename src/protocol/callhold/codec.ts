@@ -4,10 +4,14 @@
  * become close codes. The transport (src/routes/calls.ts) carries the bytes.
  * @see ../../../docs/PROTOCOL.md §3
  */
+import { z } from 'zod';
 import type { CallSessionEmitted, CallSessionEvent } from '../../../machines/call-session.types.js';
 import type { CloseReason, SessionReady } from '../../sessions/ports.js';
 import { isoIn, wireAppointment, wireHold } from '../records.js';
 import type { InboundFrame, OutboundFrame } from './frames.js';
+
+/** `GET /v1/calls/{call_id}`: the runtime's own id for the call (PROTOCOL §3). */
+export const callParams = z.object({ call_id: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'call_id must be 1-128 characters of [A-Za-z0-9_.:-]') });
 
 /** Close codes of PROTOCOL §3 and RFC 6455. */
 export const CloseCode = {
