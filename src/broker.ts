@@ -17,6 +17,8 @@ import { provideSessionMachine } from './sessions/session-machine.js';
 import { SessionHost } from './sessions/session-host.js';
 import { ToolAnswers } from './sessions/tool-answers.js';
 import { DrizzleBookingStore } from './store/booking-store.js';
+import { DrizzleCalendarStore } from './store/calendar-store.js';
+import { CalendarSync } from './sync/calendar-sync.js';
 import { DrizzleCatalogStore } from './store/catalog-store.js';
 import type { DatabaseHandle } from './store/database.js';
 import { InspectorQueries } from './store/inspector-queries.js';
@@ -27,6 +29,8 @@ import { ToolRunner } from './tools/tool-runner.js';
 /** PROTOCOL §4: a tool whose storage does not answer is answered `UNAVAILABLE` within 2 s. */
 export const TOOL_TIMEOUT_MS = 1800;
 const HOLD_SWEEP_INTERVAL_MS = 10_000;
+/** Calendar outbox polls: the fallback behind NOTIFY on PostgreSQL, the only wake-up on PGlite. */
+const OUTBOX_POLL_MS = { postgres: 5_000, pglite: 250 } as const;
 /** How long a stop waits for storage; with the database's close it stays inside the process's shutdown deadline (server.ts). */
 export const STOP_STORAGE_TIMEOUT_MS = 2500;
 
@@ -53,6 +57,9 @@ export class Broker {
   readonly sessions: SessionHost;
   /** What `/metrics` shows; the call transport reports frames and closes to it. */
   readonly metrics: BrokerMetrics;
+  /** The calendar of record (PROTOCOL §7): its settings, outbox and delivery worker. */
+  readonly calendarStore: DrizzleCalendarStore;
+  readonly calendarSync: CalendarSync;
   private readonly eventLog: EventLog;
   private sweeper: NodeJS.Timeout | null = null;
 
@@ -95,6 +102,15 @@ export class Broker {
       toolTimeoutMs: TOOL_TIMEOUT_MS,
     });
     this.appointmentChanges.subscribe((change) => this.sessions.appointmentChanged(change));
+    this.calendarStore = new DrizzleCalendarStore(database.db);
+    this.calendarSync = new CalendarSync({
+      store: this.calendarStore,
+      logger,
+      calcomBaseUrl: config.calcomBaseUrl,
+      listen: database.listen ? (onNotify) => database.listen!('callhold_calendar_outbox', onNotify) : undefined,
+      pollMs: OUTBOX_POLL_MS[database.driver],
+      clock,
+    });
   }
 
   /** Resumes sessions left live by a previous process and starts the expired-hold sweep. */
@@ -105,6 +121,7 @@ export class Broker {
       this.bookingStore.sweepExpiredHolds().catch((error) => this.options.logger.warn({ err: error }, 'hold sweep failed'));
     }, HOLD_SWEEP_INTERVAL_MS);
     this.sweeper.unref();
+    await this.calendarSync.start();
   }
 
   /**
@@ -116,6 +133,7 @@ export class Broker {
    */
   async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
+    await this.calendarSync.stop();
     let timer: NodeJS.Timeout | undefined;
     const stored = await Promise.race([
       this.sessions.shutdown().then(() => this.eventLog.flush()).then(() => true),
