@@ -6,6 +6,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { CalendarStore, OutboxRow } from './ports.js';
 import { OutboxWorker, type DeliveryResult, type OutboxDelivery } from './outbox-worker.js';
+import { CalcomDelivery } from './calcom-delivery.js';
 import { postChange } from './webhook-delivery.js';
 
 export interface CalendarSyncOptions {
@@ -19,8 +20,10 @@ export interface CalendarSyncOptions {
 
 export class CalendarSync implements OutboxDelivery {
   readonly worker: OutboxWorker;
+  private readonly calcom: CalcomDelivery;
 
   constructor(private readonly options: CalendarSyncOptions) {
+    this.calcom = new CalcomDelivery(options.store, options.calcomBaseUrl);
     this.worker = new OutboxWorker({ store: options.store, delivery: this, logger: options.logger, pollMs: options.pollMs, listen: options.listen });
   }
 
@@ -40,6 +43,6 @@ export class CalendarSync implements OutboxDelivery {
       await postChange(calendar, row, signal, now);
       return { delivered: true };
     }
-    throw new Error('Cal.com delivery is not available yet');
+    return this.calcom.deliver(calendar, row, signal);
   }
 }
