@@ -13,6 +13,7 @@ import { MAX_FRAME_BYTES } from './protocol/callhold/frames.js';
 import { adminRoutes } from './routes/admin.js';
 import { blockRoutes } from './routes/blocks.js';
 import { calendarRoutes } from './routes/calendar.js';
+import { calcomWebhookRoutes } from './routes/calcom-webhook.js';
 import { callRoutes } from './routes/calls.js';
 import { dayBoardRoutes } from './routes/day-board.js';
 import { frontDeskRoutes } from './routes/front-desk.js';
@@ -76,6 +77,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(blockRoutes, { broker });
   await app.register(dayBoardRoutes, { broker });
   await app.register(calendarRoutes, { broker });
+  await app.register(calcomWebhookRoutes, { broker });
 
   app.addHook('onReady', () => broker.start());
   return app;

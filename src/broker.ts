@@ -105,6 +105,9 @@ export class Broker {
     this.calendarStore = new DrizzleCalendarStore(database.db);
     this.calendarSync = new CalendarSync({
       store: this.calendarStore,
+      salonStore: this.salonStore,
+      frontDesk: this.frontDesk,
+      catalogs: this.catalogs,
       logger,
       calcomBaseUrl: config.calcomBaseUrl,
       listen: database.listen ? (onNotify) => database.listen!('callhold_calendar_outbox', onNotify) : undefined,

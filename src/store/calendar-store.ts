@@ -38,6 +38,11 @@ export class DrizzleCalendarStore implements CalendarStore {
     return row ? ({ ...row.settings, kind: row.kind } as CalendarSettings) : null;
   }
 
+  async calcomTenants(): Promise<string[]> {
+    const rows = await this.db.select({ tenantId: calendarIntegrations.tenantId }).from(calendarIntegrations).where(eq(calendarIntegrations.kind, 'calcom'));
+    return rows.map((row) => row.tenantId);
+  }
+
   async putCalendar(tenantId: string, settings: CalendarSettings): Promise<void> {
     await this.db
       .insert(calendarIntegrations)

@@ -1,16 +1,29 @@
 /**
  * Calendar sync, one per broker (PROTOCOL §7): the outbox worker and what it delivers
- * through, by the tenant's calendar kind. The settings are read at each delivery, so a
- * changed URL or key applies to what is still pending.
+ * through, by the tenant's calendar kind; Cal.com's inbound side and its periodic
+ * reconciliation. Settings are read at each delivery, so a changed URL or key applies to
+ * what is still pending.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import type { CalendarStore, OutboxRow } from './ports.js';
-import { OutboxWorker, type DeliveryResult, type OutboxDelivery } from './outbox-worker.js';
+import type { CatalogCache } from '../booking/catalog-cache.js';
+import type { FrontDesk } from '../booking/front-desk.js';
+import type { SalonStore } from '../booking/ports.js';
 import { CalcomDelivery } from './calcom-delivery.js';
+import { CalcomInbound } from './calcom-inbound.js';
+import { OutboxWorker, type DeliveryResult, type OutboxDelivery } from './outbox-worker.js';
+import type { CalendarStore, OutboxRow } from './ports.js';
 import { postChange } from './webhook-delivery.js';
+
+/** Every broker instance reconciles every Cal.com tenant this often (idempotent: blocks are PUT by id). */
+export const RECONCILE_INTERVAL_MS = 5 * 60_000;
+/** The first reconciliation after a start, so a restarted broker heals soon but not in its first breath. */
+const FIRST_RECONCILE_DELAY_MS = 30_000;
 
 export interface CalendarSyncOptions {
   store: CalendarStore;
+  salonStore: SalonStore;
+  frontDesk: FrontDesk;
+  catalogs: CatalogCache;
   logger: FastifyBaseLogger;
   calcomBaseUrl: string;
   listen?: ((onNotify: () => void) => Promise<() => Promise<void>>) | undefined;
@@ -20,29 +33,73 @@ export interface CalendarSyncOptions {
 
 export class CalendarSync implements OutboxDelivery {
   readonly worker: OutboxWorker;
+  readonly inbound: CalcomInbound;
   private readonly calcom: CalcomDelivery;
+  private reconciler: NodeJS.Timeout | null = null;
+  private reconciling: Promise<void> | null = null;
+  private readonly stopping = new AbortController();
 
   constructor(private readonly options: CalendarSyncOptions) {
     this.calcom = new CalcomDelivery(options.store, options.calcomBaseUrl);
+    this.inbound = new CalcomInbound({
+      store: options.store,
+      salonStore: options.salonStore,
+      frontDesk: options.frontDesk,
+      calcomBaseUrl: options.calcomBaseUrl,
+      logger: options.logger,
+    });
     this.worker = new OutboxWorker({ store: options.store, delivery: this, logger: options.logger, pollMs: options.pollMs, listen: options.listen });
   }
 
-  start(): Promise<void> {
-    return this.worker.start();
+  async start(): Promise<void> {
+    await this.worker.start();
+    const schedule = (delayMs: number) => {
+      this.reconciler = setTimeout(() => {
+        this.reconciling = this.reconcileAll().finally(() => {
+          this.reconciling = null;
+          if (!this.stopping.signal.aborted) schedule(RECONCILE_INTERVAL_MS);
+        });
+      }, delayMs);
+      this.reconciler.unref();
+    };
+    schedule(FIRST_RECONCILE_DELAY_MS);
   }
 
-  stop(): Promise<void> {
-    return this.worker.stop();
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    if (this.reconciler) clearTimeout(this.reconciler);
+    await Promise.all([this.worker.stop(), this.reconciling?.catch(() => {})]);
   }
 
   async deliver(row: OutboxRow, signal: AbortSignal): Promise<DeliveryResult> {
     const calendar = await this.options.store.getCalendar(row.tenantId);
     if (!calendar) return { delivered: false, discarded: 'no calendar configured' };
-    const now = new Date((this.options.clock ?? Date.now)());
     if (calendar.kind === 'webhook') {
-      await postChange(calendar, row, signal, now);
+      await postChange(calendar, row, signal, new Date(this.now()));
       return { delivered: true };
     }
     return this.calcom.deliver(calendar, row, signal);
+  }
+
+  /** Pulls one Cal.com tenant's coming bookings into blocks; false when the tenant has no Cal.com calendar. */
+  async reconcile(tenantId: string): Promise<{ applied: number; removed: number } | null> {
+    const [catalog, calendar] = await Promise.all([this.options.catalogs.get(tenantId), this.options.store.getCalendar(tenantId)]);
+    if (!catalog || calendar?.kind !== 'calcom') return null;
+    return this.inbound.reconcile(catalog, calendar, new Date(this.now()), this.stopping.signal);
+  }
+
+  private async reconcileAll(): Promise<void> {
+    try {
+      for (const tenantId of await this.options.store.calcomTenants()) {
+        if (this.stopping.signal.aborted) return;
+        await this.reconcile(tenantId).catch((error) => this.options.logger.warn({ err: error, tenant: tenantId }, 'Cal.com reconciliation failed'));
+      }
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'Cal.com reconciliation could not list tenants');
+    }
+  }
+
+  private now(): number {
+    return (this.options.clock ?? Date.now)();
   }
 }

@@ -57,6 +57,8 @@ export interface CalendarLink {
 
 export interface CalendarStore {
   getCalendar(tenantId: string): Promise<CalendarSettings | null>;
+  /** Tenants whose calendar of record is Cal.com (for reconciliation). */
+  calcomTenants(): Promise<string[]>;
   putCalendar(tenantId: string, settings: CalendarSettings): Promise<void>;
   /** Removes the settings and discards the changes not yet delivered, in one transaction. */
   deleteCalendar(tenantId: string): Promise<boolean>;
