@@ -7,23 +7,36 @@
  */
 import { and, asc, desc, eq, isNotNull, sql } from 'drizzle-orm';
 import type { CalendarSettings } from '../sync/calendar-settings.js';
-import type { CalendarConflict, CalendarLink, CalendarStore, OutboxAppointment, OutboxRow, OutboxType, SyncStatus } from '../sync/ports.js';
+import type { CalendarConflict, CalendarLink, CalendarStore, OutboxAppointment, OutboxHold, OutboxRow, OutboxType, SyncStatus } from '../sync/ports.js';
 import { rowsOf, selectRows } from './booking-store.js';
 import type { Database } from './database.js';
-import { calendarConflicts, calendarIntegrations, calendarLinks, calendarOutbox } from './schema.js';
+import { calendarConflicts, calendarIntegrations, calendarLinks, calendarOutbox, calendarReservations, holds } from './schema.js';
 
 const seconds = (ms: number) => sql`make_interval(secs => ${ms / 1000})`;
 const undelivered = sql`delivered_at IS NULL AND discarded_at IS NULL`;
 
+const jsonRow = (raw: unknown) => (typeof raw === 'string' ? JSON.parse(raw) : raw) as Record<string, unknown>;
+
+function toOutboxHold(raw: unknown): OutboxHold {
+  const row = jsonRow(raw);
+  return {
+    id: String(row.id),
+    serviceId: String(row.service_id),
+    start: new Date(String(row.start_at)),
+    end: new Date(String(row.end_at)),
+    until: new Date(String(row.max_expires_at)),
+  };
+}
+
 function toOutboxAppointment(raw: unknown): OutboxAppointment {
-  const row = (typeof raw === 'string' ? JSON.parse(raw) : raw) as Record<string, unknown>;
+  const row = jsonRow(raw);
   return {
     id: String(row.id),
     serviceId: String(row.service_id),
     staffId: String(row.staff_id),
     start: new Date(String(row.start_at)),
     end: new Date(String(row.end_at)),
-    customerName: String(row.customer_name),
+    customerName: String(row.customer_name ?? ''),
     phone: (row.phone as string | null) ?? null,
     source: String(row.source ?? 'call'),
     status: row.status === 'cancelled' ? 'cancelled' : 'booked',
@@ -89,6 +102,7 @@ export class DrizzleCalendarStore implements CalendarStore {
         timezone: row.timezone ?? 'UTC',
         type: row.type,
         appointment: toOutboxAppointment(row.appointment),
+        hold: row.type.startsWith('hold.') ? toOutboxHold(row.appointment) : null,
         occurredAt: row.occurredAt,
         attempts: row.attempts,
       }))
@@ -174,6 +188,30 @@ export class DrizzleCalendarStore implements CalendarStore {
 
   async deleteLink(appointmentId: string): Promise<void> {
     await this.db.delete(calendarLinks).where(eq(calendarLinks.appointmentId, appointmentId));
+  }
+
+  async getReservation(holdId: string): Promise<string | null> {
+    const [row] = await this.db.select().from(calendarReservations).where(eq(calendarReservations.holdId, holdId));
+    return row?.reservationUid ?? null;
+  }
+
+  async putReservation(tenantId: string, holdId: string, reservationUid: string): Promise<void> {
+    await this.db
+      .insert(calendarReservations)
+      .values({ tenantId, holdId, reservationUid })
+      .onConflictDoUpdate({ target: calendarReservations.holdId, set: { reservationUid } });
+  }
+
+  async deleteReservation(holdId: string): Promise<void> {
+    await this.db.delete(calendarReservations).where(eq(calendarReservations.holdId, holdId));
+  }
+
+  async holdIsLive(holdId: string): Promise<boolean> {
+    const [row] = await this.db
+      .select({ id: holds.id })
+      .from(holds)
+      .where(and(eq(holds.id, holdId), eq(holds.status, 'held'), sql`${holds.expiresAt} > now()`));
+    return row !== undefined;
   }
 
   async putConflict(tenantId: string, conflict: CalendarConflict): Promise<void> {

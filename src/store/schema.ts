@@ -299,7 +299,7 @@ export const calendarIntegrations = pgTable('calendar_integrations', {
   updatedAt: instant('updated_at').notNull().defaultNow(),
 });
 
-export const outboxTypes = ['appointment.booked', 'appointment.cancelled', 'appointment.moved'] as const;
+export const outboxTypes = ['appointment.booked', 'appointment.cancelled', 'appointment.moved', 'hold.placed', 'hold.ended'] as const;
 export type OutboxType = (typeof outboxTypes)[number];
 
 /**
@@ -316,7 +316,7 @@ export const calendarOutbox = pgTable(
     tenantId: text('tenant_id').notNull(),
     subjectId: text('subject_id').notNull(),
     type: text('type').$type<OutboxType>().notNull(),
-    /** The appointment row as the change left it (`to_jsonb`, snake_case). */
+    /** The appointment row (for `hold.*`, the hold row) as the change left it (`to_jsonb`, snake_case). */
     appointment: jsonb('appointment').$type<Record<string, unknown>>().notNull(),
     occurredAt: instant('occurred_at').notNull().defaultNow(),
     attempts: integer('attempts').notNull().default(0),
@@ -366,3 +366,11 @@ export const calendarConflicts = pgTable(
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.externalId] })],
 );
+
+/** A caller's hold mirrored as a Cal.com slot reservation while it lasts (PROTOCOL §7). */
+export const calendarReservations = pgTable('calendar_reservations', {
+  holdId: uuid('hold_id').primaryKey(),
+  tenantId: text('tenant_id').notNull(),
+  reservationUid: text('reservation_uid').notNull(),
+  createdAt: instant('created_at').notNull().defaultNow(),
+});

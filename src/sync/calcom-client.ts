@@ -5,6 +5,8 @@
  */
 
 export const CALCOM_API_VERSION = '2024-08-13';
+/** Slot reservations are versioned apart from bookings. */
+export const CALCOM_SLOTS_API_VERSION = '2024-09-04';
 export const CALCOM_TIMEOUT_MS = 5_000;
 
 export interface CalcomBooking {
@@ -76,6 +78,24 @@ export class CalcomClient {
     }
   }
 
+  /** Reserves a slot so Cal.com's own page does not offer it; returns the reservation's uid. */
+  async reserveSlot(slot: { eventTypeId: number; start: Date; durationMin: number; reserveMin: number }, signal: AbortSignal): Promise<string> {
+    const body = { eventTypeId: slot.eventTypeId, slotStart: slot.start.toISOString(), slotDuration: slot.durationMin, reservationDuration: slot.reserveMin };
+    const data = await this.call('POST', '/slots/reservations', signal, body, CALCOM_SLOTS_API_VERSION);
+    if (typeof data?.reservationUid !== 'string') throw new CalcomError('Cal.com POST /slots/reservations answered without a reservationUid', null);
+    return data.reservationUid;
+  }
+
+  /** Frees a reservation; one Cal.com no longer knows (expired, or freed already) counts as freed. */
+  async releaseSlot(reservationUid: string, signal: AbortSignal): Promise<void> {
+    try {
+      await this.call('DELETE', `/slots/reservations/${encodeURIComponent(reservationUid)}`, signal, undefined, CALCOM_SLOTS_API_VERSION);
+    } catch (error) {
+      if (error instanceof CalcomError && (error.status === 404 || error.status === 410)) return;
+      throw error;
+    }
+  }
+
   async listBookings(query: Record<string, string>, signal: AbortSignal): Promise<CalcomBooking[]> {
     const found: CalcomBooking[] = [];
     const take = 100;
@@ -87,7 +107,7 @@ export class CalcomClient {
     }
   }
 
-  private async call(method: string, path: string, signal: AbortSignal, body?: unknown): Promise<any> {
+  private async call(method: string, path: string, signal: AbortSignal, body?: unknown, version = CALCOM_API_VERSION): Promise<any> {
     let response: Response;
     try {
       response = await fetch(`${this.baseUrl}${path}`, {
@@ -95,7 +115,7 @@ export class CalcomClient {
         redirect: 'manual',
         headers: {
           authorization: `Bearer ${this.apiKey}`,
-          'cal-api-version': CALCOM_API_VERSION,
+          'cal-api-version': version,
           ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
         },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),

@@ -10,7 +10,7 @@
  * appointment's own, and by `metadata.callhold_appointment_id`, and adopts it if found.
  */
 import type { CalcomCalendar } from './calendar-settings.js';
-import { CalcomClient, type CalcomBooking } from './calcom-client.js';
+import { CalcomClient, CalcomError, type CalcomBooking } from './calcom-client.js';
 import type { DeliveryResult } from './outbox-worker.js';
 import type { CalendarStore, OutboxRow } from './ports.js';
 
@@ -29,6 +29,7 @@ export class CalcomDelivery {
 
   async deliver(calendar: CalcomCalendar, row: OutboxRow, signal: AbortSignal): Promise<DeliveryResult> {
     const client = new CalcomClient(this.baseUrl, calendar.api_key);
+    if (row.hold) return this.mirrorHold(client, calendar, row, row.hold, signal);
     const appointment = row.appointment;
     const link = await this.store.getLink(appointment.id);
 
@@ -65,6 +66,46 @@ export class CalcomDelivery {
     );
     await this.store.putLink(row.tenantId, { appointmentId: appointment.id, externalUid: booking.uid, start: appointment.start });
     return { delivered: true };
+  }
+
+  /**
+   * A caller's hold as a Cal.com slot reservation: made when the hold is placed, freed when
+   * it ends. A reservation is a courtesy to Cal.com's own page, never a condition of the
+   * booking: one Cal.com refuses (4xx), or one still failing when its hold has ended, is
+   * discarded rather than retried, so the appointment's booking queued behind it goes on.
+   */
+  private async mirrorHold(client: CalcomClient, calendar: CalcomCalendar, row: OutboxRow, hold: NonNullable<OutboxRow['hold']>, signal: AbortSignal): Promise<DeliveryResult> {
+    if (row.type === 'hold.ended') {
+      const uid = await this.store.getReservation(hold.id);
+      if (uid) {
+        await client.releaseSlot(uid, signal);
+        await this.store.deleteReservation(hold.id);
+      }
+      return { delivered: true };
+    }
+    const eventTypeId = calendar.event_types[hold.serviceId];
+    if (eventTypeId === undefined) return { delivered: false, discarded: `service "${hold.serviceId}" has no Cal.com event type` };
+    if (!(await this.store.holdIsLive(hold.id))) return { delivered: false, discarded: 'the hold ended before its slot was reserved' };
+    try {
+      const uid = await client.reserveSlot(
+        {
+          eventTypeId,
+          start: hold.start,
+          durationMin: Math.max(1, Math.round((hold.end.getTime() - hold.start.getTime()) / 60_000)),
+          reserveMin: Math.max(1, Math.ceil((hold.until.getTime() - Date.now()) / 60_000)),
+        },
+        signal,
+      );
+      await this.store.putReservation(row.tenantId, hold.id, uid);
+      return { delivered: true };
+    } catch (error) {
+      const status = error instanceof CalcomError ? error.status : null;
+      if (status !== null && status >= 400 && status < 500 && status !== 408 && status !== 429) {
+        return { delivered: false, discarded: `Cal.com refused to reserve the slot: ${(error as Error).message}` };
+      }
+      if (!(await this.store.holdIsLive(hold.id))) return { delivered: false, discarded: 'the hold ended before its slot was reserved' };
+      throw error;
+    }
   }
 
   /** Live Cal.com bookings of this appointment, found by its attendee address and metadata. */

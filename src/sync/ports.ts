@@ -21,6 +21,16 @@ export interface OutboxAppointment {
   status: 'booked' | 'cancelled';
 }
 
+/** For `hold.*` changes: the caller's hold as the change left it. */
+export interface OutboxHold {
+  id: string;
+  serviceId: string;
+  start: Date;
+  end: Date;
+  /** The latest the hold can live (`max_expires_at`). */
+  until: Date;
+}
+
 /** One change claimed for delivery. `attempts` counts this attempt. */
 export interface OutboxRow {
   id: string;
@@ -28,7 +38,9 @@ export interface OutboxRow {
   tenantId: string;
   timezone: string;
   type: OutboxType;
+  /** For `appointment.*` changes; for `hold.*` ones it carries only what a hold has. */
   appointment: OutboxAppointment;
+  hold: OutboxHold | null;
   occurredAt: Date;
   attempts: number;
 }
@@ -79,6 +91,11 @@ export interface CalendarStore {
   findLinkByUid(tenantId: string, externalUid: string): Promise<CalendarLink | null>;
   putLink(tenantId: string, link: CalendarLink): Promise<void>;
   deleteLink(appointmentId: string): Promise<void>;
+  getReservation(holdId: string): Promise<string | null>;
+  putReservation(tenantId: string, holdId: string, reservationUid: string): Promise<void>;
+  deleteReservation(holdId: string): Promise<void>;
+  /** Whether the hold is still held and unexpired by the database clock. */
+  holdIsLive(holdId: string): Promise<boolean>;
   putConflict(tenantId: string, conflict: CalendarConflict): Promise<void>;
   deleteConflict(tenantId: string, externalId: string): Promise<boolean>;
 }

@@ -3,7 +3,8 @@
  * (`POST /v2/bookings`, `POST /v2/bookings/{uid}/cancel`, `GET /v2/bookings`), checked for
  * the bearer key and `cal-api-version`, with Cal.com's unique key on a repeated booking
  * of the same slot; and Cal.com's own webhooks, signed `X-Cal-Signature-256` (hex
- * HMAC-SHA256 of the body), sent to a subscriber as the real one does. Tests script
+ * HMAC-SHA256 of the body), sent to a subscriber as the real one does; slot reservations
+ * (`POST/DELETE /v2/slots/reservations`, `cal-api-version: 2024-09-04`). Tests script
  * failures, and answers lost after the booking was made.
  */
 import { createHmac, randomUUID } from 'node:crypto';
@@ -22,6 +23,15 @@ export interface FakeBooking {
   hosts: Array<{ username: string }>;
 }
 
+export interface FakeReservation {
+  reservationUid: string;
+  eventTypeId: number;
+  slotStart: string;
+  slotEnd: string;
+  reservationDuration: number;
+  released: boolean;
+}
+
 export interface CalcomRequest {
   method: string;
   path: string;
@@ -31,6 +41,7 @@ export interface CalcomRequest {
 
 export class FakeCalcom {
   readonly bookings: FakeBooking[] = [];
+  readonly reservations: FakeReservation[] = [];
   readonly requests: CalcomRequest[] = [];
   /** Webhooks sent to the subscriber, with the status it answered. */
   readonly webhooksSent: Array<{ triggerEvent: string; uid: string; status: number }> = [];
@@ -172,7 +183,31 @@ export class FakeCalcom {
     const url = new URL(request.path, 'http://fake');
     const error = (status: number, message: string) => answer(status, { status: 'error', error: { code: String(status), message } });
     if (request.headers.authorization !== `Bearer ${this.apiKey}`) return error(401, 'invalid api key');
-    if (request.headers['cal-api-version'] !== '2024-08-13') return error(400, 'cal-api-version 2024-08-13 expected');
+    const version = url.pathname.startsWith('/v2/slots/') ? '2024-09-04' : '2024-08-13';
+    if (request.headers['cal-api-version'] !== version) return error(400, `cal-api-version ${version} expected`);
+
+    if (request.method === 'POST' && url.pathname === '/v2/slots/reservations') {
+      const body = request.body ?? {};
+      if (typeof body.eventTypeId !== 'number' || typeof body.slotStart !== 'string' || !body.slotStart.endsWith('Z')) return error(400, 'eventTypeId and slotStart (UTC) are required');
+      const start = new Date(body.slotStart);
+      const reservation: FakeReservation = {
+        reservationUid: randomUUID(),
+        eventTypeId: body.eventTypeId,
+        slotStart: start.toISOString(),
+        slotEnd: new Date(start.getTime() + (body.slotDuration ?? this.minutes(body.eventTypeId)) * 60_000).toISOString(),
+        reservationDuration: body.reservationDuration ?? 5,
+        released: false,
+      };
+      this.reservations.push(reservation);
+      return answer(201, { status: 'success', data: reservation });
+    }
+    const reservation = /^\/v2\/slots\/reservations\/([^/]+)$/.exec(url.pathname);
+    if (request.method === 'DELETE' && reservation) {
+      const found = this.reservations.find((candidate) => candidate.reservationUid === decodeURIComponent(reservation[1]!) && !candidate.released);
+      if (!found) return error(404, 'reservation not found');
+      found.released = true;
+      return answer(200, { status: 'success' });
+    }
 
     if (request.method === 'POST' && url.pathname === '/v2/bookings') {
       const failure = this.failCreates.shift();

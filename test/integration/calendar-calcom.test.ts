@@ -5,6 +5,7 @@
  * Cal.com's own webhooks (signed X-Cal-Signature-256) become blocks.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RuntimeClient } from '../../src/harness/runtime-client.js';
 import { startBroker, type TestBroker } from '../fixtures/broker.js';
 import { drivers } from '../fixtures/database.js';
 import { berlin, upcoming } from '../fixtures/dates.js';
@@ -27,6 +28,7 @@ async function eventually<T>(read: () => Promise<T> | T, accept: (value: T) => b
 describe.each(drivers)('Cal.com calendar on %s', (driver) => {
   let broker: TestBroker;
   let calcom: FakeCalcom;
+  let token: string;
   const tenant = 'sync-cal';
   const appointments = `/v1/admin/tenants/${tenant}/appointments`;
   const sync = () => broker.admin('GET', `/v1/admin/tenants/${tenant}/sync`).then((response) => response.body);
@@ -36,7 +38,7 @@ describe.each(drivers)('Cal.com calendar on %s', (driver) => {
     calcom = await FakeCalcom.start('cal_live_test');
     calcom.eventTypes.set(HERRENSCHNITT, { minutes: 30, host: 'fabian-cal' });
     broker = await startBroker(driver, { CALCOM_BASE_URL: calcom.baseUrl });
-    await broker.tenant(tenant);
+    token = await broker.tenant(tenant);
     const put = await broker.admin('PUT', `/v1/admin/tenants/${tenant}/integrations/calendar`, {
       kind: 'calcom',
       api_key: 'cal_live_test',
@@ -195,5 +197,37 @@ describe.each(drivers)('Cal.com calendar on %s', (driver) => {
     expect(await broker.app.broker.calendarSync.reconcile(tenant)).toMatchObject({ removed: 1 });
     expect(await blocksOn(thursday)).toEqual([]);
     calcom.subscriber = { url: `${broker.url}/v1/integrations/calcom/${tenant}/webhook`, secret: SECRET };
+  });
+
+  it('reserves a held slot on Cal.com while the caller holds it, and frees it when the hold ends: before the booking, or on release', async () => {
+    const monday = upcoming('mon', 3);
+    const call = await RuntimeClient.connect(broker.url, 'sync-cal-reserve', token);
+    await call.start({ from: '+4917000000088' });
+    const check = await call.tool('check_availability', { service: 'Herrenschnitt', date: monday, time: '10:00', staff: 'Fabian' });
+    expect(check.result).toMatchObject({ available: true });
+    const slotStart = new Date(berlin(monday, '10:00')).toISOString();
+    const [reserved] = await eventually(() => calcom.reservations.filter((r) => r.slotStart === slotStart), (found) => found.length === 1);
+    expect(reserved).toMatchObject({ eventTypeId: HERRENSCHNITT, released: false, slotEnd: new Date(berlin(monday, '10:30')).toISOString() });
+    const reserve = calcom.requests.find((request) => request.method === 'POST' && request.path === '/v2/slots/reservations' && request.body.slotStart === slotStart)!;
+    expect(reserve.headers['cal-api-version']).toBe('2024-09-04');
+
+    const booked = await call.tool('book_appointment', { customer_name: 'Reserve Resi' });
+    expect(booked.result).toMatchObject({ booked: true });
+    const id = (booked.result.appointment as { id: string }).id;
+    await eventually(() => bookingsOf(id), (found) => found.length === 1);
+    expect(reserved!.released).toBe(true);
+    const freedAt = calcom.requests.findIndex((request) => request.method === 'DELETE' && request.path === `/v2/slots/reservations/${reserved!.reservationUid}`);
+    const bookedAt = calcom.requests.findIndex((request) => request.method === 'POST' && request.body?.metadata?.callhold_appointment_id === id);
+    expect(freedAt).toBeGreaterThanOrEqual(0);
+    expect(freedAt).toBeLessThan(bookedAt);
+
+    const again = await call.tool('check_availability', { service: 'Herrenschnitt', date: monday, time: '11:00', staff: 'Fabian' });
+    expect(again.result).toMatchObject({ available: true });
+    const laterStart = new Date(berlin(monday, '11:00')).toISOString();
+    const [second] = await eventually(() => calcom.reservations.filter((r) => r.slotStart === laterStart), (found) => found.length === 1);
+    expect(await call.tool('release_hold')).toMatchObject({ ok: true });
+    await eventually(() => second!.released, (released) => released);
+    await call.end();
+    expect(await eventually(sync, (status) => status.pending === 0)).toMatchObject({ failing: 0 });
   });
 });
