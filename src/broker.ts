@@ -136,13 +136,15 @@ export class Broker {
    */
   async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
-    await this.calendarSync.stop();
+    // Bounded (1 s) on its own, and beside the sessions' writes so the two bounds do not add up.
+    const calendarStopped = this.calendarSync.stop().catch((error) => this.options.logger.warn({ err: error }, 'calendar sync did not stop cleanly'));
     let timer: NodeJS.Timeout | undefined;
     const stored = await Promise.race([
       this.sessions.shutdown().then(() => this.eventLog.flush()).then(() => true),
       new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), STOP_STORAGE_TIMEOUT_MS))),
     ]);
     clearTimeout(timer);
+    await calendarStopped;
     if (!stored) this.options.logger.error({ timeout_ms: STOP_STORAGE_TIMEOUT_MS }, 'stopped without storing every session snapshot and event: storage did not answer');
   }
 

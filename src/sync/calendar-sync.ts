@@ -68,7 +68,11 @@ export class CalendarSync implements OutboxDelivery {
   async stop(): Promise<void> {
     this.stopping.abort();
     if (this.reconciler) clearTimeout(this.reconciler);
-    await Promise.all([this.worker.stop(), this.reconciling?.catch(() => {})]);
+    // A reconciliation's Cal.com calls end with the abort; its database calls get the same bound as the worker's.
+    let timer: NodeJS.Timeout | undefined;
+    const reconciled = Promise.race([this.reconciling?.catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, 1000)))]);
+    await Promise.all([this.worker.stop(), reconciled]);
+    clearTimeout(timer);
   }
 
   async deliver(row: OutboxRow, signal: AbortSignal): Promise<DeliveryResult> {

@@ -110,6 +110,11 @@ export class OutboxWorker {
       const room = (this.options.concurrency ?? 16) - this.inFlight.size;
       if (room > 0) {
         const rows = await this.options.store.claimDue(room, this.options.leaseMs ?? 60_000);
+        // A claim that answers after stop() (a slow database) is handed straight back.
+        if (this.stopped) {
+          await this.options.store.releaseLeases(rows.map((row) => row.id));
+          return;
+        }
         for (const row of rows) this.startDelivery(row);
       }
       const dueMs = await this.options.store.msUntilNextDue();

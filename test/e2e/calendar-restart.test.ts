@@ -73,6 +73,33 @@ describe.each(drivers)('calendar outbox across brokers on %s', (driver) => {
     }
   });
 
+  it('hands a delivery in flight at stop back, so the next broker sends it without waiting out the lease', async () => {
+    receiver.script = () => ({ status: 200, delayMs: 10_000 });
+    const first = await startApp(database);
+    expect((await first.admin('PUT', '/v1/admin/tenants/inflight', demoCatalogBody)).status).toBe(200);
+    expect((await first.admin('PUT', '/v1/admin/tenants/inflight/integrations/calendar', { kind: 'webhook', url: receiver.url, secret: SECRET })).status).toBe(200);
+    const booked = await first.admin('POST', '/v1/admin/tenants/inflight/appointments', { service: 'herrenschnitt', staff: 'fabian', date: upcoming('sat'), time: '10:00', customer_name: 'Inflight Ina' });
+    await receiver.until(() => receiver.about(booked.body.id).length === 1);
+    await first.app.close();
+
+    receiver.script = () => ({ status: 200 });
+    const second = await startApp(database);
+    try {
+      // Well inside the 60 s lease a killed broker would have left on the row.
+      await receiver.until(() => receiver.about(booked.body.id).length === 2, 15_000);
+      expect(new Set(receiver.about(booked.body.id).map((request) => request.headers['webhook-id'])).size).toBe(1);
+      const deadline = Date.now() + 10_000;
+      let sync = await second.admin('GET', '/v1/admin/tenants/inflight/sync');
+      while (sync.body.delivered < 1 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        sync = await second.admin('GET', '/v1/admin/tenants/inflight/sync');
+      }
+      expect(sync.body).toMatchObject({ pending: 0, delivered: 1 });
+    } finally {
+      await second.app.close();
+    }
+  });
+
   it.runIf(driver === 'postgres')('shares the outbox between two brokers: every change goes out once', async () => {
     receiver.script = () => ({ status: 200, delayMs: 50 });
     const brokers = [await startApp(database), await startApp(database)];

@@ -179,6 +179,34 @@ describe.each(drivers)('calendar webhook on %s', (driver) => {
     await receiver.until(() => receiver.about(directId).some((r) => r.answeredAt !== null));
   });
 
+  it('writes no change for a booking or move the database refused: the outbox row lives in the same transaction', async () => {
+    const monday = upcoming('mon', 2);
+    const first = await broker.admin('POST', appointments(), { service: 'herrenschnitt', staff: 'fabian', date: monday, time: '10:00', customer_name: 'Erste Erna' });
+    const other = await broker.admin('POST', appointments(), { service: 'herrenschnitt', staff: 'fabian', date: monday, time: '11:00', customer_name: 'Zweite Zora' });
+    await receiver.until(() => [first.body.id, other.body.id].every((id) => receiver.about(id).some((r) => r.status === 200)));
+    const count = async () => {
+      const { body } = await broker.admin('GET', `/v1/admin/tenants/${tenant}/sync`);
+      return body.pending + body.delivered;
+    };
+    const before = await count();
+    expect((await broker.admin('POST', appointments(), { service: 'herrenschnitt', staff: 'fabian', date: monday, time: '10:00', customer_name: 'Zu Spät' })).status).toBe(409);
+    expect((await broker.admin('PATCH', `${appointments()}/${other.body.id}`, { start: berlin(monday, '10:00') })).status).toBe(409);
+    expect(await count()).toBe(before);
+  });
+
+  it.runIf(driver === 'postgres')('NOTIFYs the outbox channel when a change commits, which wakes the workers', async () => {
+    let notified!: () => void;
+    const notice = new Promise<void>((resolve) => (notified = resolve));
+    const unlisten = await broker.database.listen!('callhold_calendar_outbox', () => notified());
+    try {
+      const booked = await broker.admin('POST', appointments(), { service: 'herrenschnitt', date: upcoming('thu', 3), time: '10:00', customer_name: 'Notify Nora' });
+      expect(booked.status).toBe(201);
+      await notice;
+    } finally {
+      await unlisten();
+    }
+  });
+
   it('writes nothing for a tenant without a calendar', async () => {
     await broker.tenant('sync-none');
     const booked = await broker.admin('POST', appointments('sync-none'), { service: 'herrenschnitt', date: upcoming('fri'), time: '14:00', customer_name: 'Nobody' });
