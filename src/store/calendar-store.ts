@@ -140,6 +140,14 @@ export class DrizzleCalendarStore implements CalendarStore {
     return ms === null || ms === undefined ? null : Math.max(0, Number(ms));
   }
 
+  async pruneSettled(olderThanMs: number): Promise<number> {
+    const pruned = await this.db
+      .delete(calendarOutbox)
+      .where(sql`coalesce(${calendarOutbox.deliveredAt}, ${calendarOutbox.discardedAt}) <= now() - ${seconds(olderThanMs)}`)
+      .returning({ id: calendarOutbox.id });
+    return pruned.length;
+  }
+
   async syncStatus(tenantId: string): Promise<SyncStatus> {
     const [counts] = await this.db
       .select({

@@ -16,6 +16,9 @@ import { postChange } from './webhook-delivery.js';
 
 /** Every broker instance reconciles every Cal.com tenant this often (idempotent: blocks are PUT by id). */
 export const RECONCILE_INTERVAL_MS = 5 * 60_000;
+/** Delivered and discarded changes are kept this long (what `/sync` counts as delivered), then pruned hourly. */
+export const SETTLED_RETENTION_MS = 30 * 86_400_000;
+const PRUNE_INTERVAL_MS = 3_600_000;
 /** The first reconciliation after a start, so a restarted broker heals soon but not in its first breath. */
 const FIRST_RECONCILE_DELAY_MS = 30_000;
 
@@ -36,6 +39,7 @@ export class CalendarSync implements OutboxDelivery {
   readonly inbound: CalcomInbound;
   private readonly calcom: CalcomDelivery;
   private reconciler: NodeJS.Timeout | null = null;
+  private pruner: NodeJS.Timeout | null = null;
   private reconciling: Promise<void> | null = null;
   private readonly stopping = new AbortController();
 
@@ -63,11 +67,16 @@ export class CalendarSync implements OutboxDelivery {
       this.reconciler.unref();
     };
     schedule(FIRST_RECONCILE_DELAY_MS);
+    this.pruner = setInterval(() => {
+      this.options.store.pruneSettled(SETTLED_RETENTION_MS).catch((error) => this.options.logger.warn({ err: error }, 'calendar outbox: pruning failed'));
+    }, PRUNE_INTERVAL_MS);
+    this.pruner.unref();
   }
 
   async stop(): Promise<void> {
     this.stopping.abort();
     if (this.reconciler) clearTimeout(this.reconciler);
+    if (this.pruner) clearInterval(this.pruner);
     // A reconciliation's Cal.com calls end with the abort; its database calls get the same bound as the worker's.
     let timer: NodeJS.Timeout | undefined;
     const reconciled = Promise.race([this.reconciling?.catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, 1000)))]);

@@ -87,6 +87,8 @@ export interface CalendarStore {
   /** Milliseconds (by the database clock) until the next change falls due; null when none waits. */
   msUntilNextDue(): Promise<number | null>;
   syncStatus(tenantId: string): Promise<SyncStatus>;
+  /** Deletes changes delivered or discarded more than `olderThanMs` ago; returns how many. */
+  pruneSettled(olderThanMs: number): Promise<number>;
   getLink(appointmentId: string): Promise<CalendarLink | null>;
   findLinkByUid(tenantId: string, externalUid: string): Promise<CalendarLink | null>;
   putLink(tenantId: string, link: CalendarLink): Promise<void>;

@@ -207,10 +207,34 @@ describe.each(drivers)('calendar webhook on %s', (driver) => {
     }
   });
 
+  it('signs with the base64-decoded secret when it comes without the whsec_ prefix, as the reference libraries read it', async () => {
+    await broker.tenant('sync-plain');
+    const key = randomBytes(24);
+    expect((await broker.admin('PUT', calendar('sync-plain'), { kind: 'webhook', url: receiver.url, secret: key.toString('base64') })).status).toBe(200);
+    const booked = await broker.admin('POST', appointments('sync-plain'), { service: 'herrenschnitt', date: upcoming('fri'), time: '15:00', customer_name: 'Plain Paula' });
+    const [delivery] = await receiver.until(() => receiver.about(booked.body.id).length === 1).then(() => receiver.about(booked.body.id));
+    expect(delivery!.body.tenant).toBe('sync-plain');
+    expect(signatureValid(delivery!, key)).toBe(true);
+    expect(signatureValid(delivery!, Buffer.from(key.toString('base64')))).toBe(false);
+  });
+
   it('writes nothing for a tenant without a calendar', async () => {
     await broker.tenant('sync-none');
     const booked = await broker.admin('POST', appointments('sync-none'), { service: 'herrenschnitt', date: upcoming('fri'), time: '14:00', customer_name: 'Nobody' });
     expect(booked.status).toBe(201);
     expect(await broker.admin('GET', '/v1/admin/tenants/sync-none/sync')).toEqual({ status: 200, body: { pending: 0, delivered: 0, failing: 0, last_error: null, conflicts: [] } });
+  });
+
+  it('prunes settled changes past their retention and keeps the ones still to go', async () => {
+    receiver.script = () => ({ status: 503 });
+    const booked = await broker.admin('POST', appointments(), { service: 'herrenschnitt', staff: 'fabian', date: upcoming('sat', 2), time: '09:00', customer_name: 'Prune Paul' });
+    await receiver.until(() => receiver.about(booked.body.id).length > 0);
+    const before = (await broker.admin('GET', `/v1/admin/tenants/${tenant}/sync`)).body;
+    expect(before.delivered).toBeGreaterThan(0);
+    expect(await broker.app.broker.calendarStore.pruneSettled(0)).toBeGreaterThanOrEqual(before.delivered);
+    const after = (await broker.admin('GET', `/v1/admin/tenants/${tenant}/sync`)).body;
+    expect(after).toMatchObject({ delivered: 0, pending: before.pending });
+    expect(after.pending).toBeGreaterThan(0);
+    receiver.script = () => ({ status: 200 });
   });
 });
