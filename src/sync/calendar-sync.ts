@@ -88,6 +88,8 @@ export class CalendarSync implements OutboxDelivery {
     const calendar = await this.options.store.getCalendar(row.tenantId);
     if (!calendar) return { delivered: false, discarded: 'no calendar configured' };
     if (calendar.kind === 'webhook') {
+      // Holds are mirrored only to Cal.com; such a row outlives a switch of kind, and goes nowhere.
+      if (row.hold) return { delivered: false, discarded: 'hold reservations are for Cal.com only' };
       await postChange(calendar, row, signal, new Date(this.now()));
       return { delivered: true };
     }
