@@ -12,6 +12,8 @@ import { redactingLoggerOptions } from './observability/log-redaction.js';
 import { MAX_FRAME_BYTES } from './protocol/callhold/frames.js';
 import { adminRoutes } from './routes/admin.js';
 import { blockRoutes } from './routes/blocks.js';
+import { calendarRoutes } from './routes/calendar.js';
+import { calcomWebhookRoutes } from './routes/calcom-webhook.js';
 import { callRoutes } from './routes/calls.js';
 import { dayBoardRoutes } from './routes/day-board.js';
 import { frontDeskRoutes } from './routes/front-desk.js';
@@ -82,6 +84,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(frontDeskRoutes, { broker });
   await app.register(blockRoutes, { broker });
   await app.register(dayBoardRoutes, { broker });
+  await app.register(calendarRoutes, { broker });
+  await app.register(calcomWebhookRoutes, { broker });
   await app.register(openApiRoutes);
 
   app.addHook('onReady', () => broker.start());

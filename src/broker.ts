@@ -18,6 +18,8 @@ import { provideSessionMachine } from './sessions/session-machine.js';
 import { SessionHost } from './sessions/session-host.js';
 import { ToolAnswers } from './sessions/tool-answers.js';
 import { DrizzleBookingStore } from './store/booking-store.js';
+import { DrizzleCalendarStore } from './store/calendar-store.js';
+import { CalendarSync } from './sync/calendar-sync.js';
 import { DrizzleCatalogStore } from './store/catalog-store.js';
 import type { DatabaseHandle } from './store/database.js';
 import { InspectorQueries } from './store/inspector-queries.js';
@@ -31,6 +33,8 @@ import { RuntimeAuth } from './services/runtime-auth.js';
 /** PROTOCOL §4: a tool whose storage does not answer is answered `UNAVAILABLE` within 2 s. */
 export const TOOL_TIMEOUT_MS = 1800;
 const HOLD_SWEEP_INTERVAL_MS = 10_000;
+/** Calendar outbox polls: the fallback behind NOTIFY on PostgreSQL, the only wake-up on PGlite. */
+const OUTBOX_POLL_MS = { postgres: 5_000, pglite: 250 } as const;
 /** How long a stop waits for storage; with the database's close it stays inside the process's shutdown deadline (server.ts). */
 export const STOP_STORAGE_TIMEOUT_MS = 2500;
 
@@ -55,6 +59,8 @@ export class Broker {
   readonly sessions: SessionHost;
   /** What `/metrics` shows; the call transport reports frames and closes to it. */
   readonly metrics: BrokerMetrics;
+  /** The calendar of record (PROTOCOL §7): its settings, outbox and delivery worker. */
+  readonly calendarSync: CalendarSync;
   private readonly bookingStore: DrizzleBookingStore;
   private readonly eventLog: EventLog;
   private sweeper: NodeJS.Timeout | null = null;
@@ -75,7 +81,8 @@ export class Broker {
     this.catalogAdmin = new CatalogAdmin(catalogStore, catalogs, booking);
     this.readiness = new Readiness(database);
     this.appointmentChanges = new AppointmentChangeFeed((error, change) => logger.error({ err: error, change: change.type }, 'appointment change listener failed'));
-    this.frontDesk = new FrontDesk({ booking, store: new DrizzleSalonStore(database.db), changes: this.appointmentChanges, clock: now });
+    const salonStore = new DrizzleSalonStore(database.db);
+    this.frontDesk = new FrontDesk({ booking, store: salonStore, changes: this.appointmentChanges, clock: now });
     const tools = new ToolRunner({ catalogs, booking, clock: now });
     this.eventLog = new EventLog(sessionStore, logger);
     const answers = new ToolAnswers(sessionStore, this.eventLog, logger);
@@ -101,6 +108,17 @@ export class Broker {
       flushEvents: () => this.flushEvents(),
     });
     this.appointmentChanges.subscribe((change) => this.sessions.appointmentChanged(change));
+    this.calendarSync = new CalendarSync({
+      store: new DrizzleCalendarStore(database.db),
+      salonStore,
+      frontDesk: this.frontDesk,
+      catalogs,
+      logger,
+      calcomBaseUrl: config.calcomBaseUrl,
+      listen: database.listen ? (onNotify) => database.listen!('callhold_calendar_outbox', onNotify) : undefined,
+      pollMs: OUTBOX_POLL_MS[database.driver],
+      clock,
+    });
   }
 
   /** Resumes sessions left live by a previous process and starts the expired-hold sweep. */
@@ -111,6 +129,7 @@ export class Broker {
       this.bookingStore.sweepExpiredHolds().catch((error) => this.options.logger.warn({ err: error }, 'hold sweep failed'));
     }, HOLD_SWEEP_INTERVAL_MS);
     this.sweeper.unref();
+    await this.calendarSync.start();
   }
 
   /**
@@ -122,12 +141,15 @@ export class Broker {
    */
   async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
+    // Bounded (1 s) on its own, and beside the sessions' writes so the two bounds do not add up.
+    const calendarStopped = this.calendarSync.stop().catch((error) => this.options.logger.warn({ err: error }, 'calendar sync did not stop cleanly'));
     let timer: NodeJS.Timeout | undefined;
     const stored = await Promise.race([
       this.sessions.shutdown().then(() => this.eventLog.flush()).then(() => true),
       new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), STOP_STORAGE_TIMEOUT_MS))),
     ]);
     clearTimeout(timer);
+    await calendarStopped;
     if (!stored) this.options.logger.error({ timeout_ms: STOP_STORAGE_TIMEOUT_MS }, 'stopped without storing every session snapshot and event: storage did not answer');
   }
 

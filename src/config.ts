@@ -23,6 +23,7 @@ const environmentSchema = z.object({
   MAX_FRAMES_PER_S: z.coerce.number().int().positive().default(50),
   MAX_BUFFERED_KB: z.coerce.number().int().positive().default(1024),
   MAX_LIVE_SESSIONS: z.coerce.number().int().positive().default(20_000),
+  CALCOM_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default('https://api.cal.com/v2'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -40,6 +41,8 @@ export interface Config {
   maxBufferedBytes: number;
   maxLiveSessions: number;
   logLevel: string;
+  /** Cal.com API base for calendar sync (PROTOCOL §7), without a trailing slash. */
+  calcomBaseUrl: string;
 }
 
 /** Reads and checks the environment; throws a BrokerError `INVALID_CONFIG` naming every bad variable. */
@@ -68,5 +71,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBufferedBytes: e.MAX_BUFFERED_KB * 1024,
     maxLiveSessions: e.MAX_LIVE_SESSIONS,
     logLevel: e.LOG_LEVEL,
+    calcomBaseUrl: e.CALCOM_BASE_URL.replace(/\/+$/, ''),
   };
 }

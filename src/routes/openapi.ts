@@ -10,10 +10,11 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { callParams } from '../protocol/callhold/codec.js';
 import { catalogSchema } from '../protocol/catalog.js';
+import { calendarSettingsSchema } from '../sync/calendar-settings.js';
 import { feedQuery, listQuery, sessionParams, statsQuery } from '../protocol/inspector.js';
 import { appointmentParams, blockBody, blockParams, dateQuery, frontDeskBookingBody, moveBody, tenantParams } from '../protocol/salon.js';
 
-type Auth = 'admin' | 'admin_or_query_token' | 'runtime_token' | 'none';
+type Auth = 'admin' | 'admin_or_query_token' | 'runtime_token' | 'signature' | 'none';
 
 export interface ApiOperation {
   method: 'get' | 'put' | 'post' | 'patch' | 'delete';
@@ -45,6 +46,11 @@ export const apiOperations: ApiOperation[] = [
   { method: 'delete', path: '/v1/admin/tenants/{tenant}/blocks/{block_id}', summary: 'Free a block', auth: 'admin', params: blockParams, responses: { '200': 'the freed block', ...errors, '404': 'unknown tenant or block' } },
   { method: 'get', path: '/v1/admin/tenants/{tenant}/blocks', summary: 'Blocks of a local day', auth: 'admin', params: tenantParams, query: dateQuery, responses: { '200': 'the blocks', ...errors, ...unknownTenant } },
   { method: 'get', path: '/v1/admin/tenants/{tenant}/day', summary: 'The day board: a column per staff member', auth: 'admin', params: tenantParams, query: dateQuery, responses: { '200': 'the day board', ...errors, ...unknownTenant } },
+  { method: 'put', path: '/v1/admin/tenants/{tenant}/integrations/calendar', summary: 'Set the calendar of record (a signed webhook, or Cal.com)', auth: 'admin', params: tenantParams, body: calendarSettingsSchema, responses: { '200': 'the settings, secrets as "***"', ...errors, ...unknownTenant } },
+  { method: 'get', path: '/v1/admin/tenants/{tenant}/integrations/calendar', summary: 'The calendar of record, secrets as "***"', auth: 'admin', params: tenantParams, responses: { '200': 'the settings', ...errors, '404': 'unknown tenant, or no calendar of record' } },
+  { method: 'delete', path: '/v1/admin/tenants/{tenant}/integrations/calendar', summary: 'Remove the calendar of record and what was not yet delivered', auth: 'admin', params: tenantParams, responses: { '200': 'removed', ...errors, '404': 'unknown tenant, or no calendar of record' } },
+  { method: 'get', path: '/v1/admin/tenants/{tenant}/sync', summary: 'Outbound delivery and inbound conflicts of the calendar of record', auth: 'admin', params: tenantParams, responses: { '200': 'pending, delivered, failing, last_error, conflicts', ...errors, ...unknownTenant } },
+  { method: 'post', path: '/v1/integrations/calcom/{tenant}/webhook', summary: "Cal.com's booking webhooks (signed X-Cal-Signature-256 over the raw body)", auth: 'signature', params: tenantParams, responses: { '200': 'received', '400': 'not JSON', '401': 'the signature does not verify for this tenant' } },
   { method: 'get', path: '/v1/sessions', summary: 'Sessions, newest first (total in `x-total-count`)', auth: 'admin', query: listQuery, responses: { '200': 'the sessions', ...errors } },
   { method: 'get', path: '/v1/sessions/stats', summary: "What became of each tenant's holds", auth: 'admin', query: statsQuery, responses: { '200': 'per tenant', ...errors } },
   { method: 'get', path: '/v1/sessions/machine', summary: "The session machine's state tree", auth: 'admin', responses: { '200': 'the states', '401': errors['401'] } },
@@ -63,6 +69,7 @@ const security: Record<Auth, Array<Record<string, string[]>>> = {
   admin: [{ adminToken: [] }],
   admin_or_query_token: [{ adminToken: [] }, { adminTokenQuery: [] }],
   runtime_token: [{ runtimeToken: [] }, { runtimeTokenQuery: [] }],
+  signature: [],
   none: [],
 };
 

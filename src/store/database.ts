@@ -21,6 +21,12 @@ export interface DatabaseHandle {
   db: Database;
   driver: Driver;
   close(): Promise<void>;
+  /**
+   * PostgreSQL only: runs `onNotify` on each NOTIFY on `channel` (postgres.js keeps one
+   * connection for it and re-listens after a reconnect); resolves to an unlisten. PGlite
+   * has none: its callers poll.
+   */
+  listen?(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
 }
 
 const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
@@ -75,7 +81,15 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
   });
   const db = drizzlePostgres(preparingStatements(client), { schema });
   await migratePostgres(db, { migrationsFolder });
-  return { db, driver: 'postgres', close: () => client.end({ timeout: CLOSE_TIMEOUT_S }) };
+  return {
+    db,
+    driver: 'postgres',
+    close: () => client.end({ timeout: CLOSE_TIMEOUT_S }),
+    listen: async (channel, onNotify) => {
+      const subscription = await client.listen(channel, () => onNotify());
+      return () => subscription.unlisten();
+    },
+  };
 }
 
 /** Statements with more parameters than this are the batched multi-row inserts. */

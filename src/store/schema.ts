@@ -267,3 +267,96 @@ export const toolResults = pgTable(
   },
   (t) => [primaryKey({ columns: [t.sessionId, t.toolCallId] })],
 );
+
+/** The calendar of record's kinds (PROTOCOL §7). */
+export const calendarKinds = ['webhook', 'calcom'] as const;
+export type CalendarKind = (typeof calendarKinds)[number];
+
+/**
+ * One calendar of record per tenant, secrets included (they sign and authenticate what
+ * goes out and comes in; the admin API shows them as `***`).
+ */
+export const calendarIntegrations = pgTable('calendar_integrations', {
+  tenantId: text('tenant_id')
+    .primaryKey()
+    .references(() => tenants.id, { onDelete: 'cascade' }),
+  kind: text('kind').$type<CalendarKind>().notNull(),
+  settings: jsonb('settings').$type<Record<string, unknown>>().notNull(),
+  updatedAt: instant('updated_at').notNull().defaultNow(),
+});
+
+export const outboxTypes = ['appointment.booked', 'appointment.cancelled', 'appointment.moved', 'hold.placed', 'hold.ended'] as const;
+export type OutboxType = (typeof outboxTypes)[number];
+
+/**
+ * Changes still to tell the calendar of record, written by a trigger in the very
+ * transaction that changed the appointment (drizzle/0006_calendar_outbox_trigger.sql).
+ * `id` is the change's id (`webhook-id`); `seq` orders the changes of one `subject_id`
+ * (the appointment), which are delivered one after the other.
+ */
+export const calendarOutbox = pgTable(
+  'calendar_outbox',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    seq: bigserial('seq', { mode: 'number' }).notNull().unique(),
+    tenantId: text('tenant_id').notNull(),
+    subjectId: text('subject_id').notNull(),
+    type: text('type').$type<OutboxType>().notNull(),
+    /** The appointment row (for `hold.*`, the hold row) as the change left it (`to_jsonb`, snake_case). */
+    appointment: jsonb('appointment').$type<Record<string, unknown>>().notNull(),
+    occurredAt: instant('occurred_at').notNull().defaultNow(),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: instant('next_attempt_at').notNull().defaultNow(),
+    /** A worker that claimed the row delivers it until then; after that another may. */
+    leasedUntil: instant('leased_until'),
+    deliveredAt: instant('delivered_at'),
+    /** Set when the row is dropped instead of delivered (its tenant's calendar was removed). */
+    discardedAt: instant('discarded_at'),
+    lastError: text('last_error'),
+    lastErrorAt: instant('last_error_at'),
+  },
+  (t) => [
+    index('calendar_outbox_due_idx').on(t.nextAttemptAt).where(sql`delivered_at IS NULL AND discarded_at IS NULL`),
+    index('calendar_outbox_subject_idx').on(t.subjectId, t.seq).where(sql`delivered_at IS NULL AND discarded_at IS NULL`),
+    index('calendar_outbox_tenant_idx').on(t.tenantId),
+  ],
+);
+
+/** Our appointment's booking on the external calendar (a Cal.com `uid`), to cancel it and to recognise its echo. */
+export const calendarLinks = pgTable(
+  'calendar_links',
+  {
+    tenantId: text('tenant_id').notNull(),
+    appointmentId: uuid('appointment_id').primaryKey(),
+    externalUid: text('external_uid').notNull(),
+    startAt: instant('start_at').notNull(),
+    createdAt: instant('created_at').notNull().defaultNow(),
+  },
+  (t) => [unique('calendar_links_uid_unique').on(t.tenantId, t.externalUid)],
+);
+
+/**
+ * An external booking that could not become a block: it overlaps one of our appointments
+ * (or names no staff member we know). Kept, and listed in `/sync`, never dropped.
+ */
+export const calendarConflicts = pgTable(
+  'calendar_conflicts',
+  {
+    tenantId: text('tenant_id').notNull(),
+    externalId: text('external_id').notNull(),
+    staffId: text('staff_id'),
+    startAt: instant('start_at').notNull(),
+    endAt: instant('end_at').notNull(),
+    appointmentId: uuid('appointment_id'),
+    createdAt: instant('created_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.externalId] })],
+);
+
+/** A caller's hold mirrored as a Cal.com slot reservation while it lasts (PROTOCOL §7). */
+export const calendarReservations = pgTable('calendar_reservations', {
+  holdId: uuid('hold_id').primaryKey(),
+  tenantId: text('tenant_id').notNull(),
+  reservationUid: text('reservation_uid').notNull(),
+  createdAt: instant('created_at').notNull().defaultNow(),
+});

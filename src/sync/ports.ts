@@ -1,0 +1,103 @@
+/**
+ * What calendar sync needs from storage (PROTOCOL §7): the tenant's settings, the outbox
+ * the appointment changes are written to, links to the external bookings, conflicts.
+ * The drizzle implementation is `src/store/calendar-store.ts`.
+ */
+import type { CalendarSettings } from './calendar-settings.js';
+import type { OutboxType } from '../store/schema.js';
+
+export type { OutboxType };
+
+/** The appointment as the change left it. */
+export interface OutboxAppointment {
+  id: string;
+  serviceId: string;
+  staffId: string;
+  start: Date;
+  end: Date;
+  customerName: string;
+  phone: string | null;
+  source: string;
+  status: 'booked' | 'cancelled';
+}
+
+/** For `hold.*` changes: the caller's hold as the change left it. */
+export interface OutboxHold {
+  id: string;
+  serviceId: string;
+  start: Date;
+  end: Date;
+  /** The latest the hold can live (`max_expires_at`). */
+  until: Date;
+}
+
+/** One change claimed for delivery. `attempts` counts this attempt. */
+export interface OutboxRow {
+  id: string;
+  seq: number;
+  tenantId: string;
+  timezone: string;
+  type: OutboxType;
+  /** For `appointment.*` changes; for `hold.*` ones it carries only what a hold has. */
+  appointment: OutboxAppointment;
+  hold: OutboxHold | null;
+  occurredAt: Date;
+  attempts: number;
+}
+
+export interface SyncStatus {
+  pending: number;
+  delivered: number;
+  failing: number;
+  lastError: { at: Date; message: string } | null;
+  conflicts: CalendarConflict[];
+}
+
+export interface CalendarConflict {
+  externalId: string;
+  staffId: string | null;
+  start: Date;
+  end: Date;
+  appointmentId: string | null;
+}
+
+export interface CalendarLink {
+  appointmentId: string;
+  externalUid: string;
+  start: Date;
+}
+
+export interface CalendarStore {
+  getCalendar(tenantId: string): Promise<CalendarSettings | null>;
+  /** Tenants whose calendar of record is Cal.com (for reconciliation). */
+  calcomTenants(): Promise<string[]>;
+  putCalendar(tenantId: string, settings: CalendarSettings): Promise<void>;
+  /** Removes the settings and discards the changes not yet delivered, in one transaction. */
+  deleteCalendar(tenantId: string): Promise<boolean>;
+  /**
+   * Leases up to `limit` due changes, at most one per appointment and only the oldest
+   * undelivered one of it (order per appointment), skipping rows other workers hold.
+   */
+  claimDue(limit: number, leaseMs: number): Promise<OutboxRow[]>;
+  markDelivered(id: string): Promise<void>;
+  markFailed(id: string, message: string, retryInMs: number): Promise<void>;
+  markDiscarded(id: string, reason: string): Promise<void>;
+  /** Gives leased rows back (a stopping worker), so the next worker need not wait out the lease. */
+  releaseLeases(ids: string[]): Promise<void>;
+  /** Milliseconds (by the database clock) until the next change falls due; null when none waits. */
+  msUntilNextDue(): Promise<number | null>;
+  syncStatus(tenantId: string): Promise<SyncStatus>;
+  /** Deletes changes delivered or discarded more than `olderThanMs` ago; returns how many. */
+  pruneSettled(olderThanMs: number): Promise<number>;
+  getLink(appointmentId: string): Promise<CalendarLink | null>;
+  findLinkByUid(tenantId: string, externalUid: string): Promise<CalendarLink | null>;
+  putLink(tenantId: string, link: CalendarLink): Promise<void>;
+  deleteLink(appointmentId: string): Promise<void>;
+  getReservation(holdId: string): Promise<string | null>;
+  putReservation(tenantId: string, holdId: string, reservationUid: string): Promise<void>;
+  deleteReservation(holdId: string): Promise<void>;
+  /** Whether the hold is still held and unexpired by the database clock. */
+  holdIsLive(holdId: string): Promise<boolean>;
+  putConflict(tenantId: string, conflict: CalendarConflict): Promise<void>;
+  deleteConflict(tenantId: string, externalId: string): Promise<boolean>;
+}
