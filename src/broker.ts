@@ -19,7 +19,9 @@ import { ToolAnswers } from './sessions/tool-answers.js';
 import { DrizzleBookingStore } from './store/booking-store.js';
 import { DrizzleCatalogStore } from './store/catalog-store.js';
 import type { DatabaseHandle } from './store/database.js';
+import { IntegrationSettings } from './integrations/settings.js';
 import { InspectorQueries } from './store/inspector-queries.js';
+import { DrizzleIntegrationSettingsStore } from './store/integration-settings-store.js';
 import { DrizzleSalonStore } from './store/salon-store.js';
 import type { DrizzleSessionStore } from './store/session-store.js';
 import { ToolRunner } from './tools/tool-runner.js';
@@ -49,6 +51,8 @@ export class Broker {
   /** Appointments cancelled or moved by the salon (PROTOCOL §7); the session layer subscribes. */
   readonly appointmentChanges: AppointmentChangeFeed;
   readonly frontDesk: FrontDesk;
+  /** Each tenant's runtime integrations (PROTOCOL §6). */
+  readonly integrationSettings: IntegrationSettings;
   readonly feed = new SessionFeed();
   readonly sessions: SessionHost;
   /** What `/metrics` shows; the call transport reports frames and closes to it. */
@@ -69,6 +73,7 @@ export class Broker {
     this.catalogs = new CatalogCache(this.catalogStore, clock);
     this.booking = new BookingService({ store: this.bookingStore, customers: this.catalogStore, clock: () => new Date(clock()), holdTtlMs: config.holdTtlMs, holdMaxMs: config.holdMaxMs });
     this.salonStore = new DrizzleSalonStore(database.db);
+    this.integrationSettings = new IntegrationSettings(new DrizzleIntegrationSettingsStore(database.db));
     this.appointmentChanges = new AppointmentChangeFeed((error, change) => logger.error({ err: error, change: change.type }, 'appointment change listener failed'));
     this.frontDesk = new FrontDesk({ booking: this.booking, store: this.salonStore, changes: this.appointmentChanges, clock: () => new Date(clock()) });
     const tools = new ToolRunner({
