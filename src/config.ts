@@ -22,6 +22,7 @@ const environmentSchema = z.object({
   MAX_FRAMES_PER_S: z.coerce.number().int().positive().default(50),
   MAX_BUFFERED_KB: z.coerce.number().int().positive().default(1024),
   MAX_LIVE_SESSIONS: z.coerce.number().int().positive().default(20_000),
+  HTTP_SESSION_IDLE_S: seconds(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -38,6 +39,8 @@ export interface Config {
   maxFramesPerS: number;
   maxBufferedBytes: number;
   maxLiveSessions: number;
+  /** PROTOCOL §6.2: a session driven by HTTP tool webhooks that hears nothing this long ends as `dropped`. */
+  httpSessionIdleMs: number;
   logLevel: string;
 }
 
@@ -68,6 +71,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxFramesPerS: e.MAX_FRAMES_PER_S,
     maxBufferedBytes: e.MAX_BUFFERED_KB * 1024,
     maxLiveSessions: e.MAX_LIVE_SESSIONS,
+    httpSessionIdleMs: e.HTTP_SESSION_IDLE_S * 1000,
     logLevel: e.LOG_LEVEL,
   };
 }
