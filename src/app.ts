@@ -21,6 +21,7 @@ import { integrationSettingsRoutes } from './routes/integration-settings.js';
 import { integrationRoutes } from './routes/integrations/index.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { tenantCatalogRoutes } from './routes/tenant-catalog.js';
+import { toolDefinitionRoutes } from './routes/tool-definitions.js';
 import type { DatabaseHandle } from './store/database.js';
 
 export interface AppOptions {
@@ -71,6 +72,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(integrationSettingsRoutes, { broker });
   await app.register(callRoutes, { broker });
   await app.register(integrationRoutes, { broker });
+  await app.register(toolDefinitionRoutes);
   await app.register(healthRoutes, { broker, database: options.database });
   await app.register(sessionRoutes, { broker });
   await app.register(inspectorRoutes);
