@@ -131,6 +131,49 @@ describe.each(drivers)('HTTP tool-webhook runtimes on %s', (driver) => {
     expect((await session(callId('never'))).status).toBe(404);
   });
 
+  it('Retell: a whole call with signed requests; a retried function replays its first answer', async () => {
+    const call = callId('retell');
+    const friday = upcoming('fri');
+    expect(await retell('webhook', { event: 'call_started', call: { call_id: call, from_number: '+4915122222222' } })).toEqual({ status: 200, body: {} });
+    const args = { service: 'Dauerwelle', date: friday, time: '11:00' };
+    const held = await retellTool(call, 'check_availability', args);
+    expect(held.body).toMatchObject({ ok: true, available: true, hold: { status: 'held' } });
+    // Retell retries a failed request: same call, tool and arguments (in any key order) → the first answer, one hold.
+    const retried = await retellTool(call, 'check_availability', { time: '11:00', date: friday, service: 'Dauerwelle' });
+    expect(retried.body).toEqual(held.body);
+    expect(await liveHolds(friday, '11:00')).toBe(1);
+    await sleep(900);
+    // A later request is caller activity too.
+    expect((await retellTool(call, 'get_current_context', {})).body).toMatchObject({ ok: true, caller_phone: '+4915122222222' });
+    const booked = await retellTool(call, 'book_appointment', { customer_name: 'Ida Retell' });
+    expect(booked.body).toMatchObject({ ok: true, booked: true });
+    expect(await retell('webhook', { event: 'call_analyzed', call: { call_id: call } })).toEqual({ status: 200, body: {} });
+    expect(await retell('webhook', { event: 'call_ended', call: { call_id: call } })).toEqual({ status: 200, body: {} });
+    await expect.poll(async () => (await session(call)).body).toMatchObject({ status: 'ended', outcome: 'booked', runtime: 'retell' });
+    // The same delivery again: same answer, nothing changes.
+    expect(await retell('webhook', { event: 'call_ended', call: { call_id: call } })).toEqual({ status: 200, body: {} });
+  });
+
+  it('Retell: a bad or stale signature is 401 and changes nothing; "args only" is 400', async () => {
+    const call = callId('retell');
+    const saturday = upcoming('sat');
+    const args = { service: 'Dauerwelle', date: saturday, time: '10:00' };
+    const body = { name: 'check_availability', call: { call_id: call, from_number: '+49151' }, args };
+    expect((await retell('tools', body, (raw) => retellSignature(raw, Date.now(), 'another-key-0123456789'))).status).toBe(401);
+    expect((await retell('tools', body, (raw) => retellSignature(raw, Date.now() - 301_000))).status).toBe(401);
+    expect((await retell('tools', body, (raw) => retellSignature(raw, Date.now() + 301_000))).status).toBe(401);
+    expect((await retell('tools', body, (raw) => retellSignature(`${raw} `))).status).toBe(401);
+    expect((await retell('tools', body, () => 'v=abc,d=00')).status).toBe(401);
+    expect((await post('/v1/integrations/retell/sonnenschein/tools', body)).status).toBe(401);
+    // A body that is not JSON is only told once the signature is good.
+    expect((await post('/v1/integrations/retell/sonnenschein/tools', '{not json', { 'x-retell-signature': 'v=1,d=00' })).status).toBe(401);
+    expect((await session(call)).status).toBe(404);
+    expect(await liveHolds(saturday, '10:00')).toBe(0);
+    expect(await retell('tools', { name: 'check_availability', args })).toMatchObject({ status: 400, body: { error: { code: 'INVALID_REQUEST', message: expect.stringMatching(/^call:/) } } });
+    // Well inside the window is fine.
+    expect((await retell('tools', body, (raw) => retellSignature(raw, Date.now() - 200_000))).body).toMatchObject({ ok: true, available: true });
+  });
+
   it('ends an HTTP session that hears nothing for HTTP_SESSION_IDLE_S as dropped and releases its hold', async () => {
     // Its own broker: a hold that would outlive the idle limit (TTL 20 s, idle 2 s), so the release is the idle limit's doing.
     const idle = await startBroker(driver, { HOLD_TTL_S: '20', HOLD_MAX_S: '60', HTTP_SESSION_IDLE_S: '2' });

@@ -11,8 +11,10 @@ import type { Broker } from '../../broker.js';
 import { BrokerError } from '../../errors.js';
 import { HttpSessions } from '../../integrations/http-session.js';
 import type { IntegrationKind, IntegrationSettingsOf } from '../../integrations/settings.js';
+import { DerivedToolCallIds } from '../../integrations/tool-call-ids.js';
 import { parseOr400 } from '../admin.js';
 import { keepRawBody } from './raw-body.js';
+import { retellRoutes } from './retell.js';
 import { vapiRoutes } from './vapi.js';
 
 /** Like the call upgrade (routes/calls.ts): a stalled database answers 503 in time, never a hang. */
@@ -23,6 +25,7 @@ const tenantParams = z.object({ tenant: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}
 export interface IntegrationContext {
   broker: Broker;
   sessions: HttpSessions;
+  toolIds: DerivedToolCallIds;
   /** The tenant of the request and its settings for `kind`: 404 without them, 503 when storage does not answer in time. */
   settingsFor<K extends IntegrationKind>(request: FastifyRequest, kind: K): Promise<{ tenant: string; settings: IntegrationSettingsOf<K> }>;
 }
@@ -38,6 +41,7 @@ export async function integrationRoutes(app: FastifyInstance, { broker }: { brok
   const context: IntegrationContext = {
     broker,
     sessions,
+    toolIds: new DerivedToolCallIds(),
     async settingsFor(request, kind) {
       const { tenant } = parseOr400(tenantParams, request.params);
       let deadline: NodeJS.Timeout | undefined;
@@ -59,4 +63,5 @@ export async function integrationRoutes(app: FastifyInstance, { broker }: { brok
     },
   };
   await app.register(vapiRoutes, context);
+  await app.register(retellRoutes, context);
 }
