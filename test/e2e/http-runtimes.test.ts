@@ -174,6 +174,26 @@ describe.each(drivers)('HTTP tool-webhook runtimes on %s', (driver) => {
     expect((await retell('tools', body, (raw) => retellSignature(raw, Date.now() - 200_000))).body).toMatchObject({ ok: true, available: true });
   });
 
+  it('ElevenLabs: a whole call over server tools and the signed post-call webhook; retries replay', async () => {
+    const call = callId('conv');
+    const friday = upcoming('fri');
+    expect((await elevenTool(call, 'check_availability', { service: 'Dauerwelle', date: friday, time: '14:00' }, 'wrong-secret-0123')).status).toBe(401);
+    const held = await elevenTool(call, 'check_availability', { service: 'Dauerwelle', date: friday, time: '14:00' });
+    expect(held.body).toMatchObject({ ok: true, available: true, hold: { status: 'held' }, message: expect.stringMatching(/[a-z]/) });
+    expect((await elevenTool(call, 'check_availability', { service: 'Dauerwelle', date: friday, time: '14:00' })).body).toEqual(held.body);
+    expect(await liveHolds(friday, '14:00')).toBe(1);
+    expect((await elevenTool(call, 'summon_stylist', {})).body).toMatchObject({ ok: false, error: { code: 'UNKNOWN_TOOL' } });
+    const booked = await elevenTool(call, 'book_appointment', { customer_name: 'Ida Eleven' });
+    expect(booked.body).toMatchObject({ ok: true, booked: true });
+
+    expect((await elevenWebhook(call, (raw) => elevenLabsSignature(raw, Math.floor(Date.now() / 1000), 'not-the-secret-000'))).status).toBe(401);
+    expect((await elevenWebhook(call, (raw) => elevenLabsSignature(raw, Math.floor(Date.now() / 1000) - 301))).status).toBe(401);
+    expect((await session(call)).body).toMatchObject({ status: 'live', runtime: 'elevenlabs' });
+    expect(await elevenWebhook(call)).toEqual({ status: 200, body: {} });
+    await expect.poll(async () => (await session(call)).body).toMatchObject({ status: 'ended', outcome: 'booked', runtime: 'elevenlabs' });
+    expect(await elevenWebhook(call)).toEqual({ status: 200, body: {} });
+  });
+
   it('ends an HTTP session that hears nothing for HTTP_SESSION_IDLE_S as dropped and releases its hold', async () => {
     // Its own broker: a hold that would outlive the idle limit (TTL 20 s, idle 2 s), so the release is the idle limit's doing.
     const idle = await startBroker(driver, { HOLD_TTL_S: '20', HOLD_MAX_S: '60', HTTP_SESSION_IDLE_S: '2' });
@@ -197,5 +217,28 @@ describe.each(drivers)('HTTP tool-webhook runtimes on %s', (driver) => {
     } finally {
       await idle.close();
     }
+  });
+
+  it.runIf(driver === 'postgres')('a race of callers over every runtime for one slot: one hold, everyone else alternatives', async () => {
+    const saturday = upcoming('sat', 2);
+    const args = { service: 'Herrenschnitt', date: saturday, time: '11:00', staff: 'Fabian' };
+    const ws = await RuntimeClient.connect(broker.url, callId('ws'), token);
+    await ws.start();
+    const answers: Json[] = await Promise.all([
+      ws.tool('check_availability', args).then((frame) => ({ ...frame.result, ok: frame.ok })),
+      vapiTools(callId('vapi'), [{ id: 'r-1', name: 'check_availability', parameters: args }]).then((answer) => resultOf(answer)),
+      retellTool(callId('retell'), 'check_availability', args).then((answer) => answer.body),
+      elevenTool(callId('conv'), 'check_availability', args).then((answer) => answer.body),
+      vapiTools(callId('vapi'), [{ id: 'r-2', name: 'check_availability', parameters: args }]).then((answer) => resultOf(answer)),
+      retellTool(callId('retell'), 'check_availability', args).then((answer) => answer.body),
+    ]);
+    ws.close();
+    expect(answers.every((answer) => answer.ok === true)).toBe(true);
+    expect(answers.filter((answer) => answer.available === true)).toHaveLength(1);
+    for (const loser of answers.filter((answer) => answer.available === false)) {
+      expect(loser).toMatchObject({ reason: 'SLOT_TAKEN' });
+      expect(loser.alternatives.length).toBeGreaterThan(0);
+    }
+    expect(await liveHolds(saturday, '11:00')).toBe(1);
   });
 });

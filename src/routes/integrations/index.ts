@@ -13,6 +13,7 @@ import { HttpSessions } from '../../integrations/http-session.js';
 import type { IntegrationKind, IntegrationSettingsOf } from '../../integrations/settings.js';
 import { DerivedToolCallIds } from '../../integrations/tool-call-ids.js';
 import { parseOr400 } from '../admin.js';
+import { elevenLabsRoutes } from './elevenlabs.js';
 import { keepRawBody } from './raw-body.js';
 import { retellRoutes } from './retell.js';
 import { vapiRoutes } from './vapi.js';
@@ -64,4 +65,5 @@ export async function integrationRoutes(app: FastifyInstance, { broker }: { brok
   };
   await app.register(vapiRoutes, context);
   await app.register(retellRoutes, context);
+  await app.register(elevenLabsRoutes, context);
 }
