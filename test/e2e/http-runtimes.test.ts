@@ -8,9 +8,10 @@
 import { createHmac } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RuntimeClient } from '../../src/harness/runtime-client.js';
 import { rowsOf } from '../../src/store/booking-store.js';
+import { TcpFaultProxy } from '../fakes/tcp-proxy.js';
 import { startBroker, type TestBroker } from '../fixtures/broker.js';
 import { drivers } from '../fixtures/database.js';
 import { upcoming } from '../fixtures/dates.js';
@@ -148,6 +149,10 @@ describe.each(drivers)('HTTP tool-webhook runtimes on %s', (driver) => {
     const booked = await retellTool(call, 'book_appointment', { customer_name: 'Ida Retell' });
     expect(booked.body).toMatchObject({ ok: true, booked: true });
     expect(await retell('webhook', { event: 'call_analyzed', call: { call_id: call } })).toEqual({ status: 200, body: {} });
+    // A forged or stale call_ended changes nothing: the call goes on.
+    expect((await retell('webhook', { event: 'call_ended', call: { call_id: call } }, (raw) => retellSignature(raw, Date.now(), 'forged-key-0123456789'))).status).toBe(401);
+    expect((await retell('webhook', { event: 'call_ended', call: { call_id: call } }, (raw) => retellSignature(raw, Date.now() - 400_000))).status).toBe(401);
+    expect((await session(call)).body).toMatchObject({ status: 'live', runtime: 'retell' });
     expect(await retell('webhook', { event: 'call_ended', call: { call_id: call } })).toEqual({ status: 200, body: {} });
     await expect.poll(async () => (await session(call)).body).toMatchObject({ status: 'ended', outcome: 'booked', runtime: 'retell' });
     // The same delivery again: same answer, nothing changes.
@@ -216,6 +221,34 @@ describe.each(drivers)('HTTP tool-webhook runtimes on %s', (driver) => {
       expect(rows).toEqual([{ status: 'released' }]);
     } finally {
       await idle.close();
+    }
+  });
+
+  it.runIf(driver === 'postgres')('answers a tool within 2 s with a spoken UNAVAILABLE while storage stalls', async () => {
+    const proxy = await TcpFaultProxy.forUrl(inject('postgresTemplateUrl'));
+    const stalled = await startBroker('postgres', {}, { connectVia: (url) => proxy.urlFor(url) });
+    try {
+      await stalled.tenant('sonnenschein');
+      await stalled.admin('PUT', '/v1/admin/tenants/sonnenschein/integrations/vapi', { secret: VAPI_SECRET, locale: 'de-DE' });
+      const call = callId('vapi');
+      const ask = (id: string, name: string, parameters: Json) =>
+        fetch(new URL('/v1/integrations/vapi/sonnenschein', stalled.url), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-vapi-secret': VAPI_SECRET },
+          body: JSON.stringify({ message: { type: 'tool-calls', call: { id: call }, toolCallList: [{ id, name, parameters }] } }),
+        });
+      expect((await ask('s-1', 'list_services', {})).status).toBe(200);
+      proxy.stall();
+      const started = performance.now();
+      const answer = await ask('s-2', 'check_availability', { service: 'Dauerwelle', date: upcoming('fri'), time: '16:00' });
+      const elapsed = performance.now() - started;
+      expect(answer.status).toBe(200);
+      expect(JSON.parse(((await answer.json()) as Json).results[0].result)).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' }, message: expect.stringMatching(/Buchungssystem/) });
+      expect(elapsed).toBeLessThan(2000);
+    } finally {
+      proxy.restore();
+      await stalled.close();
+      await proxy.close();
     }
   });
 

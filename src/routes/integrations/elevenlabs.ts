@@ -37,7 +37,7 @@ export async function elevenLabsRoutes(app: FastifyInstance, { sessions, toolIds
       exchange.log({ direction: 'in', type: `elevenlabs.tool`, payload: storableJson({ tool: name, body: request.body }) });
       const response = await exchange.tool({ id, name, arguments: args.ok ? args.arguments : null, problem: args.ok ? null : args.problem });
       return toolAnswerBody(response);
-    });
+    }, request.arrivedAt);
   });
 
   app.post('/v1/integrations/elevenlabs/:tenant/webhook', async (request) => {
@@ -52,6 +52,6 @@ export async function elevenLabsRoutes(app: FastifyInstance, { sessions, toolIds
       exchange.log({ direction: 'in', type: `elevenlabs.${body.type}`, payload: storableJson(request.body) });
       await exchange.end();
       return {};
-    });
+    }, request.arrivedAt);
   });
 }

@@ -34,7 +34,7 @@ export async function retellRoutes(app: FastifyInstance, { sessions, toolIds, se
       exchange.log({ direction: 'in', type: 'retell.function', payload: storableJson(request.body) });
       const response = await exchange.tool({ id, name: body.name, arguments: args.ok ? args.arguments : null, problem: args.ok ? null : args.problem });
       return toolAnswerBody(response);
-    });
+    }, request.arrivedAt);
   });
 
   app.post('/v1/integrations/retell/:tenant/webhook', async (request) => {
@@ -48,6 +48,6 @@ export async function retellRoutes(app: FastifyInstance, { sessions, toolIds, se
       exchange.log({ direction: 'in', type: `retell.${body.event}`, payload: storableJson(request.body) });
       if (meaning === 'end') await exchange.end();
       return {};
-    });
+    }, request.arrivedAt);
   });
 }
