@@ -20,8 +20,11 @@ import { frontDeskRoutes } from './routes/front-desk.js';
 import { healthRoutes } from './routes/health.js';
 import { inspectorRoutes } from './routes/inspector.js';
 import { openApiRoutes } from './routes/openapi.js';
+import { integrationSettingsRoutes } from './routes/integration-settings.js';
+import { integrationRoutes } from './routes/integrations/index.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { tenantCatalogRoutes } from './routes/tenant-catalog.js';
+import { toolDefinitionRoutes } from './routes/tool-definitions.js';
 import type { DatabaseHandle } from './store/database.js';
 
 export interface AppOptions {
@@ -76,7 +79,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   });
   await app.register(adminRoutes, { broker });
+  await app.register(integrationSettingsRoutes, { broker });
   await app.register(callRoutes, { broker });
+  await app.register(integrationRoutes, { broker });
+  await app.register(toolDefinitionRoutes);
   await app.register(healthRoutes, { broker });
   await app.register(sessionRoutes, { broker });
   await app.register(inspectorRoutes);

@@ -22,7 +22,9 @@ import { DrizzleCalendarStore } from './store/calendar-store.js';
 import { CalendarSync } from './sync/calendar-sync.js';
 import { DrizzleCatalogStore } from './store/catalog-store.js';
 import type { DatabaseHandle } from './store/database.js';
+import { IntegrationSettings } from './integrations/settings.js';
 import { InspectorQueries } from './store/inspector-queries.js';
+import { DrizzleIntegrationSettingsStore } from './store/integration-settings-store.js';
 import { DrizzleSalonStore } from './store/salon-store.js';
 import { ToolRunner } from './tools/tool-runner.js';
 import { CatalogAdmin } from './services/catalog-admin.js';
@@ -55,6 +57,8 @@ export class Broker {
   readonly readiness: Readiness;
   /** Appointments booked, cancelled or moved by the salon (PROTOCOL §7); live sessions subscribe. */
   readonly appointmentChanges: AppointmentChangeFeed;
+  /** Each tenant's runtime integrations (PROTOCOL §6). */
+  readonly integrationSettings: IntegrationSettings;
   readonly feed = new SessionFeed();
   readonly sessions: SessionHost;
   /** What `/metrics` shows; the call transport reports frames and closes to it. */
@@ -80,6 +84,7 @@ export class Broker {
     this.runtimeAuth = new RuntimeAuth(catalogStore);
     this.catalogAdmin = new CatalogAdmin(catalogStore, catalogs, booking);
     this.readiness = new Readiness(database);
+    this.integrationSettings = new IntegrationSettings(new DrizzleIntegrationSettingsStore(database.db));
     this.appointmentChanges = new AppointmentChangeFeed((error, change) => logger.error({ err: error, change: change.type }, 'appointment change listener failed'));
     const salonStore = new DrizzleSalonStore(database.db);
     this.frontDesk = new FrontDesk({ booking, store: salonStore, changes: this.appointmentChanges, clock: now });

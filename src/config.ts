@@ -24,6 +24,7 @@ const environmentSchema = z.object({
   MAX_BUFFERED_KB: z.coerce.number().int().positive().default(1024),
   MAX_LIVE_SESSIONS: z.coerce.number().int().positive().default(20_000),
   CALCOM_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default('https://api.cal.com/v2'),
+  HTTP_SESSION_IDLE_S: seconds(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -40,6 +41,8 @@ export interface Config {
   maxFramesPerS: number;
   maxBufferedBytes: number;
   maxLiveSessions: number;
+  /** PROTOCOL §6.2: a session driven by HTTP tool webhooks that hears nothing this long ends as `dropped`. */
+  httpSessionIdleMs: number;
   logLevel: string;
   /** Cal.com API base for calendar sync (PROTOCOL §7), without a trailing slash. */
   calcomBaseUrl: string;
@@ -70,6 +73,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxFramesPerS: e.MAX_FRAMES_PER_S,
     maxBufferedBytes: e.MAX_BUFFERED_KB * 1024,
     maxLiveSessions: e.MAX_LIVE_SESSIONS,
+    httpSessionIdleMs: e.HTTP_SESSION_IDLE_S * 1000,
     logLevel: e.LOG_LEVEL,
     calcomBaseUrl: e.CALCOM_BASE_URL.replace(/\/+$/, ''),
   };

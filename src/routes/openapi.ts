@@ -10,7 +10,10 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { callParams } from '../protocol/callhold/codec.js';
 import { catalogSchema } from '../protocol/catalog.js';
+import { integrationSettingsSchemas } from '../integrations/settings.js';
 import { calendarSettingsSchema } from '../sync/calendar-settings.js';
+import { integrationParams } from './integration-settings.js';
+import { toolsQuery } from './tool-definitions.js';
 import { feedQuery, listQuery, sessionParams, statsQuery } from '../protocol/inspector.js';
 import { appointmentParams, blockBody, blockParams, dateQuery, frontDeskBookingBody, moveBody, tenantParams } from '../protocol/salon.js';
 
@@ -51,6 +54,15 @@ export const apiOperations: ApiOperation[] = [
   { method: 'delete', path: '/v1/admin/tenants/{tenant}/integrations/calendar', summary: 'Remove the calendar of record and what was not yet delivered', auth: 'admin', params: tenantParams, responses: { '200': 'removed', ...errors, '404': 'unknown tenant, or no calendar of record' } },
   { method: 'get', path: '/v1/admin/tenants/{tenant}/sync', summary: 'Outbound delivery and inbound conflicts of the calendar of record', auth: 'admin', params: tenantParams, responses: { '200': 'pending, delivered, failing, last_error, conflicts', ...errors, ...unknownTenant } },
   { method: 'post', path: '/v1/integrations/calcom/{tenant}/webhook', summary: "Cal.com's booking webhooks (signed X-Cal-Signature-256 over the raw body)", auth: 'signature', params: tenantParams, responses: { '200': 'received', '400': 'not JSON', '401': 'the signature does not verify for this tenant' } },
+  { method: 'put', path: '/v1/admin/tenants/{tenant}/integrations/{kind}', summary: "Store a runtime integration's settings (PROTOCOL §6); secrets are write-only", auth: 'admin', params: integrationParams, body: z.union(Object.values(integrationSettingsSchemas)), responses: { '200': 'the settings, secrets as "***"', ...errors, ...unknownTenant } },
+  { method: 'get', path: '/v1/admin/tenants/{tenant}/integrations/{kind}', summary: "A runtime integration's settings, secrets as \"***\"", auth: 'admin', params: integrationParams, responses: { '200': 'the settings', ...errors, '404': 'unknown tenant, or no such settings' } },
+  { method: 'delete', path: '/v1/admin/tenants/{tenant}/integrations/{kind}', summary: "Remove a runtime integration's settings", auth: 'admin', params: integrationParams, responses: { '200': 'removed', ...errors, '404': 'unknown tenant, or no such settings' } },
+  { method: 'get', path: '/v1/tools', summary: 'The tools of §4 as one runtime’s tool definitions (PROTOCOL §6.3)', auth: 'none', query: toolsQuery, responses: { '200': 'the definitions', '400': errors['400'] } },
+  { method: 'post', path: '/v1/integrations/vapi/{tenant}', summary: 'Vapi server messages (secret in X-Vapi-Secret or a bearer)', auth: 'signature', params: tenantParams, responses: { '200': 'the answer in Vapi’s shape', '400': 'not a server message', '401': 'wrong secret', '404': 'no vapi settings for the tenant' } },
+  { method: 'post', path: '/v1/integrations/retell/{tenant}/tools', summary: 'Retell custom functions (X-Retell-Signature over the raw body)', auth: 'signature', params: tenantParams, responses: { '200': 'the tool result', '400': 'not the full payload', '401': 'bad or stale signature', '404': 'no retell settings for the tenant' } },
+  { method: 'post', path: '/v1/integrations/retell/{tenant}/webhook', summary: 'Retell call webhooks (call_started, call_ended)', auth: 'signature', params: tenantParams, responses: { '200': 'received', '400': 'not JSON', '401': 'bad or stale signature', '404': 'no retell settings for the tenant' } },
+  { method: 'post', path: '/v1/integrations/elevenlabs/{tenant}/tools/{tool}', summary: 'ElevenLabs server tools (bearer tool_secret)', auth: 'signature', params: z.object({ tenant: tenantParams.shape.tenant, tool: z.string() }), responses: { '200': 'the tool result', '400': 'bad parameters', '401': 'wrong secret', '404': 'no elevenlabs settings, or no such tool' } },
+  { method: 'post', path: '/v1/integrations/elevenlabs/{tenant}/webhook', summary: 'ElevenLabs post-call webhook (ElevenLabs-Signature)', auth: 'signature', params: tenantParams, responses: { '200': 'received', '400': 'not JSON', '401': 'bad or stale signature', '404': 'no elevenlabs settings for the tenant' } },
   { method: 'get', path: '/v1/sessions', summary: 'Sessions, newest first (total in `x-total-count`)', auth: 'admin', query: listQuery, responses: { '200': 'the sessions', ...errors } },
   { method: 'get', path: '/v1/sessions/stats', summary: "What became of each tenant's holds", auth: 'admin', query: statsQuery, responses: { '200': 'per tenant', ...errors } },
   { method: 'get', path: '/v1/sessions/machine', summary: "The session machine's state tree", auth: 'admin', responses: { '200': 'the states', '401': errors['401'] } },

@@ -15,7 +15,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { createActor, type Actor, type SnapshotFrom } from 'xstate';
-import { CALL_SESSION_MACHINE_VERSION, type CallSessionContext, type CallSessionEmitted, type CallSessionEvent } from '../../machines/call-session.types.js';
+import { CALL_SESSION_MACHINE_VERSION, type CallSessionContext, type CallSessionEmitted, type CallSessionEvent, type ToolResponse } from '../../machines/call-session.types.js';
 import type { CatalogCache } from '../booking/catalog-cache.js';
 import type { AppointmentRecord, BookingStore } from '../booking/ports.js';
 import { BrokerError } from '../errors.js';
@@ -182,6 +182,12 @@ export class SessionHost {
     await this.options.eventLog.flush();
   }
 
+  /** The first answer to a tool call id of a call, also of a call that is over; null when there is none. */
+  async storedAnswer(tenantId: string, callId: string, toolCallId: string): Promise<ToolResponse | null> {
+    const record = await this.options.sessionStore.findSession(tenantId, callId);
+    return record ? ((await this.options.sessionStore.findToolResult(record.id, toolCallId)) as ToolResponse | null) : null;
+  }
+
   /** The in-memory view of a live session, for the inspector. */
   inspect(tenantId: string, callId: string): { state: unknown; context: CallSessionContext; connected: boolean } | null {
     const session = this.live.get(keyOf(tenantId, callId));
@@ -196,7 +202,7 @@ export class SessionHost {
     if (!session) {
       const catalog = await this.options.catalogs.get(tenantId);
       const timezone = catalog?.timezone ?? 'UTC';
-      const { session: record, created } = await this.options.sessionStore.openSession(tenantId, callId, CALL_SESSION_MACHINE_VERSION);
+      const { session: record, created } = await this.options.sessionStore.openSession(tenantId, callId, CALL_SESSION_MACHINE_VERSION, opening.runtime);
       if (record.status === 'ended') {
         const appointment = (record.snapshot as SessionSnapshot | null)?.context?.appointment ?? null;
         port.emitted({ type: 'session.ended', outcome: record.outcome ?? 'no_booking', appointment }, timezone);
@@ -233,7 +239,7 @@ export class SessionHost {
         locale: opening.locale,
         callerPhone: opening.callerPhone,
         holdTtlMs: this.options.holdTtlMs,
-        resumeGraceMs: this.options.resumeGraceMs,
+        resumeGraceMs: opening.resumeGraceMs ?? this.options.resumeGraceMs,
         toolTimeoutMs: this.options.toolTimeoutMs,
         unavailableResponse: unavailableResponse(opening.locale),
       },
@@ -339,7 +345,8 @@ export class SessionHost {
   }
 }
 
-function unavailableResponse(locale: string | null) {
+/** The answer to a tool that storage could not serve within PROTOCOL §4's 2 s, in the call's language. */
+export function unavailableResponse(locale: string | null) {
   const message = messages.unavailableStorage(languageOf(locale ?? undefined));
   return { ok: false, result: { message }, error: { code: 'UNAVAILABLE', message: 'storage did not answer in time' } };
 }

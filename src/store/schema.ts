@@ -26,6 +26,7 @@ import {
 import type { Phase, WeeklyHours } from '../booking/catalog.js';
 import { appointmentSources, blockSources, holdStatuses, type AppointmentSource, type BlockSource, type HoldStatus, type InstantRange } from '../booking/ports.js';
 
+import type { IntegrationKind, SessionRuntime } from '../integrations/settings.js';
 import { sessionOutcomes, sessionStatuses, type SessionOutcome, type SessionStatus } from '../sessions/ports.js';
 
 // The domain and the session host own these types; the schema stores them.
@@ -228,6 +229,8 @@ export const sessions = pgTable(
     /** XState persisted snapshot, restored after a restart; `machine_version` guards its shape. */
     snapshot: jsonb('snapshot'),
     machineVersion: integer('machine_version').notNull(),
+    /** Which runtime carries the call (PROTOCOL §5): `callhold` for our WebSocket, else the integration's kind. */
+    runtime: text('runtime').$type<SessionRuntime>().notNull().default('callhold'),
     updatedAt: instant('updated_at').notNull().defaultNow(),
   },
   (t) => [
@@ -360,3 +363,21 @@ export const calendarReservations = pgTable('calendar_reservations', {
   reservationUid: text('reservation_uid').notNull(),
   createdAt: instant('created_at').notNull().defaultNow(),
 });
+
+/**
+ * Each tenant's settings for one runtime integration (PROTOCOL §6), as validated by
+ * `src/integrations/settings.ts`. Secrets are kept as given: the broker needs them to
+ * compute HMACs, so they cannot be hashed like runtime tokens.
+ */
+export const integrationSettings = pgTable(
+  'integration_settings',
+  {
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    kind: text('kind').$type<IntegrationKind>().notNull(),
+    settings: jsonb('settings').$type<Record<string, unknown>>().notNull(),
+    updatedAt: instant('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.kind] })],
+);
