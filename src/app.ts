@@ -18,6 +18,7 @@ import { frontDeskRoutes } from './routes/front-desk.js';
 import { healthRoutes } from './routes/health.js';
 import { inspectorRoutes } from './routes/inspector.js';
 import { integrationSettingsRoutes } from './routes/integration-settings.js';
+import { openAiRealtimeRoutes } from './routes/openai-realtime.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { tenantCatalogRoutes } from './routes/tenant-catalog.js';
 import type { DatabaseHandle } from './store/database.js';
@@ -68,6 +69,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(adminRoutes, { broker });
   await app.register(integrationSettingsRoutes, { broker });
+  await app.register(openAiRealtimeRoutes, { broker });
   await app.register(callRoutes, { broker });
   await app.register(healthRoutes, { broker, database: options.database });
   await app.register(sessionRoutes, { broker });

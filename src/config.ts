@@ -22,6 +22,8 @@ const environmentSchema = z.object({
   MAX_FRAMES_PER_S: z.coerce.number().int().positive().default(50),
   MAX_BUFFERED_KB: z.coerce.number().int().positive().default(1024),
   MAX_LIVE_SESSIONS: z.coerce.number().int().positive().default(20_000),
+  OPENAI_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default('https://api.openai.com/v1'),
+  OPENAI_REALTIME_URL: z.url({ protocol: /^wss?$/, error: 'must be a ws(s) URL' }).default('wss://api.openai.com/v1/realtime'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -39,6 +41,10 @@ export interface Config {
   maxBufferedBytes: number;
   maxLiveSessions: number;
   logLevel: string;
+  /** OpenAI's REST base (call accept), without a trailing slash. */
+  openAiBaseUrl: string;
+  /** The Realtime sideband WebSocket; `?call_id=` is appended. */
+  openAiRealtimeUrl: string;
 }
 
 export class ConfigError extends Error {}
@@ -69,5 +75,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBufferedBytes: e.MAX_BUFFERED_KB * 1024,
     maxLiveSessions: e.MAX_LIVE_SESSIONS,
     logLevel: e.LOG_LEVEL,
+    openAiBaseUrl: e.OPENAI_BASE_URL.replace(/\/+$/, ''),
+    openAiRealtimeUrl: e.OPENAI_REALTIME_URL,
   };
 }
