@@ -233,6 +233,37 @@ describe.each(drivers)('OpenAI Realtime over SIP on %s', (driver) => {
     await ended(id);
   });
 
+  it('answers the webhook before it accepts, and retries an accept that failed on the service’s side only', async () => {
+    const slow = callId();
+    fake.acceptDelayMs = 1000;
+    try {
+      const answered = fake.acceptsAnswered;
+      expect((await deliver(slow)).status).toBe(200);
+      expect(fake.acceptsAnswered).toBe(answered);
+      (await fake.waitForSideband(slow)).hangUp();
+    } finally {
+      fake.acceptDelayMs = 0;
+    }
+    await ended(slow);
+
+    const failing = callId();
+    const refused = callId();
+    fake.acceptStatus = 500;
+    try {
+      expect((await deliver(failing)).status).toBe(200);
+      await expect.poll(() => fake.acceptsOf(failing).length, { timeout: 5000 }).toBe(3);
+      fake.acceptStatus = 401;
+      expect((await deliver(refused)).status).toBe(200);
+      await fake.waitForAccept(refused);
+      await sleep(1000);
+    } finally {
+      fake.acceptStatus = 200;
+    }
+    expect(fake.acceptsOf(failing)).toHaveLength(3);
+    expect(fake.acceptsOf(refused)).toHaveLength(1);
+    expect((await session(failing)).status).toBe(404);
+  });
+
   it('runs a retried function call id once and answers it with the first result', async () => {
     const id = callId();
     const call = await answeredCall(id);

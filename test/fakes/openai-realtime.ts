@@ -177,6 +177,10 @@ export class FakeRealtime {
   readonly violations: Array<{ callId: string; event: ClientEventRecord; activeResponse: string }> = [];
   /** Status the accept endpoint answers with (default 200). */
   acceptStatus = 200;
+  /** How long the accept endpoint takes to answer (default 0). */
+  acceptDelayMs = 0;
+  /** Accepts answered so far (a slow accept is recorded when it arrives, answered later). */
+  acceptsAnswered = 0;
   /** While set, sideband connections are refused with this status. */
   refuseSideband: number | null = null;
   readonly responseMs: number;
@@ -265,9 +269,13 @@ export class FakeRealtime {
       }
       const record = { callId, authorization: request.headers.authorization, body };
       this.accepts.push(record);
-      if (this.acceptStatus === 200 && !this.calls.has(callId)) this.calls.set(callId, new FakeCall(callId, this));
-      response.writeHead(this.acceptStatus).end();
       this.acceptWaiters = this.acceptWaiters.filter((waiter) => (waiter.callId === callId ? (waiter.resolve(record), false) : true));
+      const status = this.acceptStatus;
+      setTimeout(() => {
+        if (status === 200 && !this.calls.has(callId)) this.calls.set(callId, new FakeCall(callId, this));
+        this.acceptsAnswered++;
+        response.writeHead(status, { 'content-type': 'application/json' }).end(status === 200 ? '' : JSON.stringify({ error: { message: `status ${status}` } }));
+      }, this.acceptDelayMs);
     });
   }
 
