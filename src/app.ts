@@ -19,6 +19,7 @@ import { healthRoutes } from './routes/health.js';
 import { inspectorRoutes } from './routes/inspector.js';
 import { integrationSettingsRoutes } from './routes/integration-settings.js';
 import { openAiRealtimeRoutes } from './routes/openai-realtime.js';
+import { integrationRoutes } from './routes/integrations/index.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { tenantCatalogRoutes } from './routes/tenant-catalog.js';
 import type { DatabaseHandle } from './store/database.js';
@@ -71,6 +72,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(integrationSettingsRoutes, { broker });
   await app.register(openAiRealtimeRoutes, { broker });
   await app.register(callRoutes, { broker });
+  await app.register(integrationRoutes, { broker });
   await app.register(healthRoutes, { broker, database: options.database });
   await app.register(sessionRoutes, { broker });
   await app.register(inspectorRoutes);

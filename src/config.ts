@@ -24,6 +24,7 @@ const environmentSchema = z.object({
   MAX_LIVE_SESSIONS: z.coerce.number().int().positive().default(20_000),
   OPENAI_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default('https://api.openai.com/v1'),
   OPENAI_REALTIME_URL: z.url({ protocol: /^wss?$/, error: 'must be a ws(s) URL' }).default('wss://api.openai.com/v1/realtime'),
+  HTTP_SESSION_IDLE_S: seconds(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -40,6 +41,8 @@ export interface Config {
   maxFramesPerS: number;
   maxBufferedBytes: number;
   maxLiveSessions: number;
+  /** PROTOCOL §6.2: a session driven by HTTP tool webhooks that hears nothing this long ends as `dropped`. */
+  httpSessionIdleMs: number;
   logLevel: string;
   /** OpenAI's REST base (call accept), without a trailing slash. */
   openAiBaseUrl: string;
@@ -74,6 +77,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxFramesPerS: e.MAX_FRAMES_PER_S,
     maxBufferedBytes: e.MAX_BUFFERED_KB * 1024,
     maxLiveSessions: e.MAX_LIVE_SESSIONS,
+    httpSessionIdleMs: e.HTTP_SESSION_IDLE_S * 1000,
     logLevel: e.LOG_LEVEL,
     openAiBaseUrl: e.OPENAI_BASE_URL.replace(/\/+$/, ''),
     openAiRealtimeUrl: e.OPENAI_REALTIME_URL,

@@ -56,6 +56,8 @@ export interface Messages {
   servicesList(l: Language, names: readonly string[]): string;
   /** Storage is down: apologise and ask to try again in a moment. */
   unavailableStorage(l: Language): string;
+  /** A tool was asked for in a call that is over already (an HTTP runtime's late request). */
+  callEnded(l: Language): string;
   /** A tool argument could not be read (`argument` is its name, when known): ask again. */
   notUnderstood(l: Language, argument?: string): string;
   /** The runtime asked for a tool the broker does not have. */
@@ -168,6 +170,9 @@ export const messages: Messages = {
     return l === 'de' ? `Wir bieten ${list} an.` : `We offer ${list}.`;
   },
 
+  callEnded(l) {
+    return l === 'de' ? 'Dieses Gespräch ist bereits beendet.' : 'This call has already ended.';
+  },
   unavailableStorage(l) {
     return l === 'de'
       ? 'Entschuldigung, unser Buchungssystem ist gerade nicht erreichbar, bitte versuchen Sie es gleich noch einmal.'

@@ -72,3 +72,12 @@ export function describeAppointmentForAdmin(appointment: AppointmentRecord, time
     source: appointment.source,
   };
 }
+
+/**
+ * A tool answer as an HTTP runtime gets it (PROTOCOL §6.2): the tool's `result` plus `ok`
+ * and, when not ok, `error`. Retell and ElevenLabs answer it as the body, Vapi as a JSON
+ * string per tool call.
+ */
+export function toolAnswerBody(response: { ok: boolean; result: Record<string, unknown>; error?: { code: string; message: string } | undefined }) {
+  return { ...response.result, ok: response.ok, ...(response.error ? { error: response.error } : {}) };
+}

@@ -11,7 +11,8 @@ export function bearerToken(request: FastifyRequest): string | null {
   return match?.[1] ?? null;
 }
 
-function sameSecret(given: string, expected: string): boolean {
+/** Constant-time comparison of two secrets of any length (both are hashed to one length first). */
+export function sameSecret(given: string, expected: string): boolean {
   const [a, b] = [Buffer.from(hashToken(given)), Buffer.from(hashToken(expected))];
   return timingSafeEqual(a, b);
 }

@@ -172,6 +172,7 @@ function describeListed({ record, state, context, connected }: SessionView, zone
   return {
     call_id: record.callId,
     tenant: record.tenantId,
+    runtime: record.runtime,
     state,
     status: record.status,
     started_at: isoIn(record.startedAt, zone),

@@ -5,6 +5,7 @@
  * encode what the session emits. Storage implements `SessionStore` (src/store/).
  */
 import type { CallSessionEmitted, HoldView, SessionOutcome } from '../../machines/call-session.types.js';
+import type { SessionRuntime } from '../integrations/settings.js';
 
 /** Why the host closes a session's connection; each transport maps it to its own close code. */
 export type CloseReason = 'ended' | 'restarting' | 'taken_over';
@@ -31,6 +32,15 @@ export interface SessionPort {
 export interface SessionOpening {
   callerPhone: string | null;
   locale: string | null;
+  /** Which runtime carries the call, stored with a new session for the inspector; `callhold` if not given. */
+  runtime?: SessionRuntime;
+  /**
+   * How long the session waits for its runtime once its port is gone, instead of
+   * `RESUME_GRACE_S`: an HTTP runtime's port is gone between requests, so its idle limit
+   * (`HTTP_SESSION_IDLE_S`) is this grace period. Kept in the machine's context, so it
+   * survives a restart.
+   */
+  resumeGraceMs?: number;
 }
 
 export const sessionStatuses = ['live', 'ended'] as const;
@@ -49,6 +59,7 @@ export interface SessionRecord {
   endedAt: Date | null;
   snapshot: unknown;
   machineVersion: number;
+  runtime: SessionRuntime;
 }
 
 /** One entry of a session's event log: a frame or request of its runtime, in or out. */
@@ -81,7 +92,7 @@ export interface SessionChanges {
 /** Sessions, their snapshots, event log and tool answers in storage. */
 export interface SessionStore {
   /** The session for (tenant, call), created live if there is none yet. */
-  openSession(tenantId: string, callId: string, machineVersion: number): Promise<{ session: SessionRecord; created: boolean }>;
+  openSession(tenantId: string, callId: string, machineVersion: number, runtime?: SessionRuntime): Promise<{ session: SessionRecord; created: boolean }>;
   liveSessions(): Promise<SessionRecord[]>;
   saveSession(sessionId: string, changes: SessionChanges): Promise<void>;
   /** Stores answers first, then events: a failed event write cannot take answers with it. */

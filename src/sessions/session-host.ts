@@ -183,7 +183,7 @@ export class SessionHost {
     if (!session) {
       const catalog = await this.options.catalogs.get(tenantId);
       const timezone = catalog?.timezone ?? 'UTC';
-      const { session: record, created } = await this.options.sessionStore.openSession(tenantId, callId, CALL_SESSION_MACHINE_VERSION);
+      const { session: record, created } = await this.options.sessionStore.openSession(tenantId, callId, CALL_SESSION_MACHINE_VERSION, opening.runtime);
       if (record.status === 'ended') {
         const appointment = (record.snapshot as SessionSnapshot | null)?.context?.appointment ?? null;
         port.emitted({ type: 'session.ended', outcome: record.outcome ?? 'no_booking', appointment }, timezone);
@@ -214,7 +214,7 @@ export class SessionHost {
         locale: opening.locale,
         callerPhone: opening.callerPhone,
         holdTtlMs: this.options.holdTtlMs,
-        resumeGraceMs: this.options.resumeGraceMs,
+        resumeGraceMs: opening.resumeGraceMs ?? this.options.resumeGraceMs,
         toolTimeoutMs: this.options.toolTimeoutMs,
         unavailableResponse: unavailableResponse(opening.locale),
       },
@@ -320,7 +320,8 @@ export class SessionHost {
   }
 }
 
-function unavailableResponse(locale: string | null) {
+/** The answer to a tool that storage could not serve within PROTOCOL §4's 2 s, in the call's language. */
+export function unavailableResponse(locale: string | null) {
   const message = messages.unavailableStorage(languageOf(locale ?? undefined));
   return { ok: false, result: { message }, error: { code: 'UNAVAILABLE', message: 'storage did not answer in time' } };
 }

@@ -1,6 +1,7 @@
 /** Sessions, their event log and their tool answers, on drizzle. */
 import { and, asc, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
 import type { SessionChanges, SessionEventRecord, SessionRecord, SessionStore, ToolAnswerRecord } from '../sessions/ports.js';
+import type { SessionRuntime } from '../integrations/settings.js';
 import type { Database } from './database.js';
 import { sessionEvents, sessions, toolResults, type SessionOutcome, type SessionStatus } from './schema.js';
 
@@ -31,10 +32,10 @@ export class DrizzleSessionStore implements SessionStore {
   constructor(private readonly db: Database) {}
 
   /** The session for (tenant, call), created live if there is none yet. */
-  async openSession(tenantId: string, callId: string, machineVersion: number): Promise<{ session: SessionRecord; created: boolean }> {
+  async openSession(tenantId: string, callId: string, machineVersion: number, runtime: SessionRuntime = 'callhold'): Promise<{ session: SessionRecord; created: boolean }> {
     const [created] = await this.db
       .insert(sessions)
-      .values({ tenantId, callId, machineVersion })
+      .values({ tenantId, callId, machineVersion, runtime })
       .onConflictDoNothing({ target: [sessions.tenantId, sessions.callId] })
       .returning();
     if (created) return { session: created, created: true };

@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from '../../src/config.js';
 
 describe('configuration from the environment', () => {
   it('applies the defaults of PROTOCOL §1', () => {
-    expect(loadConfig({})).toMatchObject({ port: 8080, host: '127.0.0.1', databaseUrl: undefined, dataDir: './data', adminToken: undefined, holdTtlMs: 60_000, holdMaxMs: 600_000, resumeGraceMs: 30_000, startTimeoutMs: 10_000, maxFramesPerS: 50, maxBufferedBytes: 1024 * 1024, maxLiveSessions: 20_000 });
+    expect(loadConfig({})).toMatchObject({ port: 8080, host: '127.0.0.1', databaseUrl: undefined, dataDir: './data', adminToken: undefined, holdTtlMs: 60_000, holdMaxMs: 600_000, resumeGraceMs: 30_000, startTimeoutMs: 10_000, maxFramesPerS: 50, maxBufferedBytes: 1024 * 1024, maxLiveSessions: 20_000, httpSessionIdleMs: 300_000 });
   });
 
   it('stops with a message naming each bad variable', () => {

@@ -16,7 +16,7 @@ export const MAX_FRAME_BYTES = 64 * 1024;
 const frameId = z.union([z.string().max(256), z.number()]);
 
 /** Runtimes differ: some send tool arguments as a JSON string, some leave them out. */
-const toolArguments = z.preprocess((value) => {
+export const toolArguments = z.preprocess((value) => {
   if (value === undefined || value === null) return {};
   if (typeof value !== 'string') return value;
   try {
