@@ -19,6 +19,7 @@ import { ToolAnswers } from './sessions/tool-answers.js';
 import { DrizzleBookingStore } from './store/booking-store.js';
 import { DrizzleCatalogStore } from './store/catalog-store.js';
 import type { DatabaseHandle } from './store/database.js';
+import { OpenAiIncomingCalls } from './integrations/openai-realtime/incoming-calls.js';
 import { IntegrationSettings } from './integrations/settings.js';
 import { InspectorQueries } from './store/inspector-queries.js';
 import { DrizzleIntegrationSettingsStore } from './store/integration-settings-store.js';
@@ -55,6 +56,8 @@ export class Broker {
   readonly integrationSettings: IntegrationSettings;
   readonly feed = new SessionFeed();
   readonly sessions: SessionHost;
+  /** OpenAI Realtime SIP calls (PROTOCOL §6.1): accepts, and the sidebands that carry their sessions. */
+  readonly openAiCalls: OpenAiIncomingCalls;
   /** What `/metrics` shows; the call transport reports frames and closes to it. */
   readonly metrics: BrokerMetrics;
   private readonly eventLog: EventLog;
@@ -98,12 +101,29 @@ export class Broker {
       toolTimeoutMs: TOOL_TIMEOUT_MS,
     });
     this.appointmentChanges.subscribe((change) => this.sessions.appointmentChanged(change));
+    this.openAiCalls = new OpenAiIncomingCalls({
+      host: this.sessions,
+      settingsOf: (tenantId) => this.integrationSettings.require(tenantId, 'openai_realtime'),
+      liveSessions: () => this.sessionStore.liveSessions(),
+      catalogs: this.catalogs,
+      logger,
+      baseUrl: config.openAiBaseUrl,
+      realtimeUrl: config.openAiRealtimeUrl,
+      resumeGraceMs: config.resumeGraceMs,
+      clock,
+    });
   }
 
   /** Resumes sessions left live by a previous process and starts the expired-hold sweep. */
   async start(): Promise<void> {
     const recovered = await this.sessions.recover();
     if (recovered > 0) this.options.logger.info({ recovered }, 'recovered live sessions');
+    // Their sessions are live again: OpenAI calls get their sidebands back (ours reconnect by themselves).
+    const redialled = await this.openAiCalls.redialRecovered().catch((error) => {
+      this.options.logger.warn({ err: error }, 'redialling recovered OpenAI calls failed');
+      return 0;
+    });
+    if (redialled > 0) this.options.logger.info({ redialled }, 'redialled the sidebands of recovered OpenAI calls');
     this.sweeper = setInterval(() => {
       this.bookingStore.sweepExpiredHolds().catch((error) => this.options.logger.warn({ err: error }, 'hold sweep failed'));
     }, HOLD_SWEEP_INTERVAL_MS);
@@ -119,6 +139,7 @@ export class Broker {
    */
   async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
+    this.openAiCalls.stop();
     let timer: NodeJS.Timeout | undefined;
     const stored = await Promise.race([
       this.sessions.shutdown().then(() => this.eventLog.flush()).then(() => true),

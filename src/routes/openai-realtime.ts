@@ -10,8 +10,6 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Broker } from '../broker.js';
 import { BrokerError } from '../errors.js';
-import { OpenAiIncomingCalls } from '../integrations/openai-realtime/incoming-calls.js';
-import type { Backoff } from '../integrations/openai-realtime/sideband-client.js';
 import { describeIssues } from '../protocol/issues.js';
 import { incomingCallSchema } from '../protocol/openai-realtime/events.js';
 import { verifyStandardWebhook } from '../protocol/standard-webhooks.js';
@@ -19,23 +17,28 @@ import { parseOr400 } from './admin.js';
 
 const tenantParams = z.object({ tenant: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'expected 1-64 characters of [A-Za-z0-9_.:-]') });
 
-export interface OpenAiRealtimeRouteOptions {
-  broker: Broker;
-  /** Redial backoff of the sideband (tests shorten it). */
-  backoff?: Backoff;
-}
+/** Like the call upgrade (routes/calls.ts): a stalled database answers 503 in time, never a hang. */
+const SETTINGS_LOOKUP_DEADLINE_MS = 1500;
 
-export async function openAiRealtimeRoutes(app: FastifyInstance, { broker, backoff }: OpenAiRealtimeRouteOptions) {
-  const calls = new OpenAiIncomingCalls({
-    host: broker.sessions,
-    catalogs: broker.catalogs,
-    logger: app.log,
-    baseUrl: broker.config.openAiBaseUrl,
-    realtimeUrl: broker.config.openAiRealtimeUrl,
-    resumeGraceMs: broker.config.resumeGraceMs,
-    ...(backoff ? { backoff } : {}),
-  });
-  app.addHook('onClose', async () => calls.stop());
+export async function openAiRealtimeRoutes(app: FastifyInstance, { broker }: { broker: Broker }) {
+  const calls = broker.openAiCalls;
+
+  async function settingsOf(tenant: string) {
+    let deadline: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        broker.integrationSettings.require(tenant, 'openai_realtime'),
+        new Promise<never>((_, reject) => {
+          deadline = setTimeout(() => reject(new BrokerError('UNAVAILABLE', 'storage is unavailable; try again shortly')), SETTINGS_LOOKUP_DEADLINE_MS);
+        }),
+      ]);
+    } catch (error) {
+      if (error instanceof BrokerError) throw error;
+      throw new BrokerError('UNAVAILABLE', 'storage is unavailable; try again shortly', { cause: error });
+    } finally {
+      clearTimeout(deadline);
+    }
+  }
 
   // This plugin's own parser: the body as the exact text that came, whatever its type.
   app.removeAllContentTypeParsers();
@@ -43,7 +46,7 @@ export async function openAiRealtimeRoutes(app: FastifyInstance, { broker, backo
 
   app.post('/v1/integrations/openai/:tenant/webhook', async (request, reply) => {
     const { tenant } = parseOr400(tenantParams, request.params);
-    const settings = await broker.integrationSettings.require(tenant, 'openai_realtime');
+    const settings = await settingsOf(tenant);
     const raw = typeof request.body === 'string' ? request.body : '';
     const verified = verifyStandardWebhook(raw, request.headers, settings.webhook_secret);
     if (!verified.ok) {

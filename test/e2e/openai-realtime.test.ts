@@ -6,7 +6,10 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app.js';
+import { ADMIN_TOKEN } from '../fixtures/broker.js';
 import { startBroker, type TestBroker } from '../fixtures/broker.js';
 import { drivers } from '../fixtures/database.js';
 import { upcoming } from '../fixtures/dates.js';
@@ -35,6 +38,8 @@ interface Delivery {
 describe.each(drivers)('OpenAI Realtime over SIP on %s', (driver) => {
   let broker: TestBroker;
   let fake: FakeRealtime;
+  /** The app started over the same database by the restart test (the last one), if it ran. */
+  let restarted: FastifyInstance | null = null;
   let calls = 0;
   const callId = () => `rtc_${driver}_${++calls}_${Date.now()}`;
 
@@ -110,7 +115,12 @@ describe.each(drivers)('OpenAI Realtime over SIP on %s', (driver) => {
     expect(put.status).toBe(200);
   });
   afterAll(async () => {
-    await broker?.close();
+    if (restarted) {
+      await restarted.close();
+      await broker.database.close();
+    } else {
+      await broker?.close();
+    }
     await fake?.close();
   });
   afterEach(() => {
@@ -338,5 +348,39 @@ describe.each(drivers)('OpenAI Realtime over SIP on %s', (driver) => {
     } finally {
       fake.refuseSideband = null;
     }
+  });
+
+  // Last: it replaces the broker with a new app over the same database.
+  it('redials the sideband of a live call after a broker restart, and the call resumes with its hold', async () => {
+    const id = callId();
+    const call = await answeredCall(id);
+    const checked = call.functionCall('check_availability', { service: 'Herrenschnitt', date: upcoming('fri', 2), time: '11:00', staff: 'Fabian' });
+    const held = await call.output(checked);
+    expect(held).toMatchObject({ available: true });
+    await call.waitFor((event) => event.type === 'response.create', { fromIndex: 0 });
+    await sleep(100);
+
+    await broker.app.close();
+    restarted = await buildApp({ config: broker.config, database: broker.database });
+    const url = await restarted.listen({ port: 0, host: '127.0.0.1' });
+    broker = {
+      ...broker,
+      app: restarted,
+      url,
+      admin: async (method: string, path: string) => {
+        const response = await fetch(new URL(path, url), { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+        const text = await response.text();
+        return { status: response.status, body: text ? JSON.parse(text) : null };
+      },
+    };
+
+    await call.waitForConnections(2);
+    const booking = call.functionCall('book_appointment', { customer_name: 'Siegfried Reu' });
+    expect(await call.output(booking)).toMatchObject({ booked: true, appointment: { start: held.hold.start } });
+    const detail = await session(id);
+    expect(detail.body).toMatchObject({ status: 'live', runtime: 'openai_realtime' });
+    await sleep(100);
+    call.hangUp();
+    expect(await ended(id)).toMatchObject({ outcome: 'booked' });
   });
 });

@@ -20,10 +20,11 @@ import {
   defaultInstructions,
 } from '../../protocol/openai-realtime/codec.js';
 import type { IncomingCall } from '../../protocol/openai-realtime/events.js';
+import type { SessionOpening, SessionRecord } from '../../sessions/ports.js';
 import type { SessionHost } from '../../sessions/session-host.js';
 import type { IntegrationSettingsOf } from '../settings.js';
 import { acceptCall } from './calls-api.js';
-import { SidebandClient, type Backoff } from './sideband-client.js';
+import { SidebandClient, type Backoff, type SidebandOptions } from './sideband-client.js';
 
 export type OpenAiRealtimeSettings = IntegrationSettingsOf<'openai_realtime'>;
 
@@ -32,6 +33,10 @@ export const WEBHOOK_TOLERANCE_MS = 300_000;
 
 export interface IncomingCallsOptions {
   host: SessionHost;
+  /** One tenant's `openai_realtime` settings, secrets included (rejects when it has none). */
+  settingsOf(tenantId: string): Promise<OpenAiRealtimeSettings>;
+  /** The sessions storage holds as live (to redial those of OpenAI calls after a restart). */
+  liveSessions(): Promise<SessionRecord[]>;
   catalogs: CatalogCache;
   logger: FastifyBaseLogger;
   baseUrl: string;
@@ -101,33 +106,65 @@ export class OpenAiIncomingCalls {
       }
       if (this.stopped) return;
       logger.info({ attempts: accepted.attempts }, 'OpenAI call accepted; opening the sideband');
-      const url = new URL(this.options.realtimeUrl);
-      url.searchParams.set('call_id', callId);
-      const sideband = new SidebandClient({
-        url: url.toString(),
-        apiKey: settings.api_key,
-        host: this.options.host,
-        tenantId,
-        callId,
-        opening: { callerPhone: callerNumberOf(call), locale },
-        language,
-        resumeGraceMs: this.options.resumeGraceMs,
-        logger,
-        ...(this.options.clock ? { clock: this.options.clock } : {}),
-        ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
-        prelude: [
-          { direction: 'in', type: call.type, payload: call },
-          { direction: 'out', type: 'realtime.call.accept', payload: body },
-        ],
-        onFinished: () => {
-          if (this.sidebands.get(key) === sideband) this.sidebands.delete(key);
-        },
-      });
-      this.sidebands.set(key, sideband);
-      sideband.start();
+      this.openSideband(tenantId, callId, settings, { callerPhone: callerNumberOf(call), locale, runtime: 'openai_realtime' }, logger, [
+        { direction: 'in', type: call.type, payload: call },
+        { direction: 'out', type: 'realtime.call.accept', payload: body },
+      ]);
     } finally {
       this.accepting.delete(key);
     }
+  }
+
+  private openSideband(tenantId: string, callId: string, settings: OpenAiRealtimeSettings, opening: SessionOpening, logger: FastifyBaseLogger, prelude: SidebandOptions['prelude']): void {
+    const key = `${tenantId}\u0000${callId}`;
+    const url = new URL(this.options.realtimeUrl);
+    url.searchParams.set('call_id', callId);
+    const sideband = new SidebandClient({
+      url: url.toString(),
+      apiKey: settings.api_key,
+      host: this.options.host,
+      tenantId,
+      callId,
+      opening,
+      language: languageOf(settings.locale),
+      resumeGraceMs: this.options.resumeGraceMs,
+      logger,
+      ...(this.options.clock ? { clock: this.options.clock } : {}),
+      ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
+      prelude,
+      onFinished: () => {
+        if (this.sidebands.get(key) === sideband) this.sidebands.delete(key);
+      },
+    });
+    this.sidebands.set(key, sideband);
+    sideband.start();
+  }
+
+  /**
+   * After a restart: redials the sideband of every OpenAI call storage holds as live, so its
+   * session resumes with its hold instead of waiting out its grace. Run once the host has
+   * recovered its sessions. A call OpenAI ended meanwhile refuses the redial, and its
+   * session ends as `dropped` when the grace is over, as any lost call's.
+   */
+  async redialRecovered(): Promise<number> {
+    const records = (await this.options.liveSessions()).filter((record) => record.runtime === 'openai_realtime');
+    let redialled = 0;
+    for (const record of records) {
+      const key = `${record.tenantId}\u0000${record.callId}`;
+      if (this.stopped || this.sidebands.has(key)) continue;
+      const logger = this.options.logger.child({ tenant: record.tenantId, call_id: record.callId, runtime: 'openai_realtime' });
+      let settings: OpenAiRealtimeSettings;
+      try {
+        settings = await this.options.settingsOf(record.tenantId);
+      } catch (error) {
+        logger.warn({ err: error }, 'not redialling a recovered OpenAI call: no settings');
+        continue;
+      }
+      // The opening is the machine's already (caller, locale): a recovered session keeps its own.
+      this.openSideband(record.tenantId, record.callId, settings, { callerPhone: null, locale: settings.locale ?? null, runtime: 'openai_realtime' }, logger, undefined);
+      redialled++;
+    }
+    return redialled;
   }
 
   /** Stops accepting and redialling; sessions stay resumable (the host's shutdown closes their ports). */
