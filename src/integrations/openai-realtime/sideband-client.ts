@@ -66,8 +66,8 @@ export class SidebandClient implements SessionPort {
   private readonly backoff: Backoff;
   /** Server events are handled in order; opening the session waits for storage. */
   private queue: Promise<void> = Promise.resolve();
-  /** Function call outputs waiting for no response to be active. */
-  private outputs: ClientEvent[] = [];
+  /** Function call outputs waiting for no response to be active, with the tool's latency for the event log. */
+  private outputs: Array<{ event: ClientEvent; latencyMs: number | null }> = [];
   /** A `response.create` is owed: the last one was refused while a response ran. */
   private responseOwed = false;
   /** A response is running (ours or the model's own), as far as this socket knows. */
@@ -115,7 +115,7 @@ export class SidebandClient implements SessionPort {
       if (!this.sendNow(encoded.event)) this.notes.push(encoded.event);
       return;
     }
-    this.outputs.push(encoded.event);
+    this.outputs.push({ event: encoded.event, latencyMs: encoded.latencyMs });
     this.flush();
   }
 
@@ -184,7 +184,7 @@ export class SidebandClient implements SessionPort {
     if (event.type === 'response.function_call_arguments.done') {
       const args = argumentsOf(event.arguments);
       if (!args.ok) {
-        this.outputs.push(unreadableArgumentsOutput(event.call_id, args.message, this.options.language));
+        this.outputs.push({ event: unreadableArgumentsOutput(event.call_id, args.message, this.options.language), latencyMs: null });
         this.flush();
         return;
       }
@@ -225,19 +225,19 @@ export class SidebandClient implements SessionPort {
     if (this.outputs.length === 0 && !this.responseOwed) return;
     const outputs = this.outputs;
     this.outputs = [];
-    for (const output of outputs) this.sendNow(output);
+    for (const output of outputs) this.sendNow(output.event, output.latencyMs);
     this.responseOwed = false;
     this.responseActive = true;
     this.sendNow(RESPONSE_CREATE);
   }
 
-  private sendNow(event: ClientEvent): boolean {
+  private sendNow(event: ClientEvent, latencyMs: number | null = null): boolean {
     const socket = this.socket;
     if (!socket || socket.readyState !== WebSocket.OPEN) return false;
     socket.send(JSON.stringify(event));
     if (this.handle) {
       const toolCallId = event.type === 'conversation.item.create' && event.item.type === 'function_call_output' ? event.item.call_id : null;
-      this.options.host.log(this.handle, { direction: 'out', type: event.type, payload: event, toolCallId });
+      this.options.host.log(this.handle, { direction: 'out', type: event.type, payload: event, toolCallId, latencyMs });
     }
     return true;
   }
