@@ -3,8 +3,8 @@
  * `realtime.call.incoming`. Thin: reads the raw body (the signature covers its exact
  * bytes), verifies it with the tenant's `webhook_secret` (bad or stale: 401, nothing
  * happens), answers 200 at once, and leaves the accept and the sideband to
- * `OpenAiIncomingCalls`, after the answer. A repeated delivery (same `webhook-id`) is 200
- * and does nothing; other event types are 200 and ignored.
+ * `OpenAiIncomingCalls`, after the answer. A repeated delivery (same `webhook-id`) gets the
+ * same 200 and does nothing; other event types are 200 and ignored.
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -53,14 +53,15 @@ export async function openAiRealtimeRoutes(app: FastifyInstance, { broker }: { b
       request.log.warn({ tenant, reason: verified.reason }, 'OpenAI webhook refused');
       throw new BrokerError('UNAUTHORIZED', `webhook signature not valid: ${verified.reason}`);
     }
-    if (!calls.firstDelivery(tenant, verified.id)) return reply.status(200).send({ received: true, duplicate: true });
     const type = (verified.payload as { type?: unknown } | null)?.type;
-    if (type !== 'realtime.call.incoming') return reply.status(200).send({ received: true, ignored: true });
+    if (type !== 'realtime.call.incoming') return reply.status(200).send({ received: true });
     const parsed = incomingCallSchema.safeParse(verified.payload);
     if (!parsed.success) {
       const issues = describeIssues(parsed.error);
       throw new BrokerError('INVALID_REQUEST', issues.join('; '), { issues });
     }
+    // A repeat gets the first answer again, and nothing happens twice.
+    if (!calls.firstDelivery(tenant, verified.id)) return reply.status(200).send({ received: true });
     // Accepting is OpenAI's next request, not part of this answer: it starts once this one is sent.
     reply.raw.once('close', () => calls.handle(tenant, parsed.data, settings));
     return reply.status(200).send({ received: true });

@@ -234,6 +234,7 @@ describe.each(drivers)('OpenAI Realtime over SIP on %s', (driver) => {
     const first = await deliver(id);
     const again = await deliver(id);
     expect([first.status, again.status]).toEqual([200, 200]);
+    expect(again.body).toEqual(first.body);
     const call = await fake.waitForSideband(id);
     expect((await deliver(id)).status).toBe(200);
     await sleep(300);
