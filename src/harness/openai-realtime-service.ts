@@ -48,6 +48,8 @@ export class FakeCall {
   /** The response running now, if any (only one at a time, as on the real service). */
   activeResponse: string | null = null;
   private finishTimer: NodeJS.Timeout | null = null;
+  /** Set by `vadOnNextOutput`: the next function_call_output is followed at once by a response of the service's own. */
+  private vadAfterOutputMs: number | null = null;
   private waiters: Array<{ match: (event: ClientEventRecord) => boolean; resolve: (event: ClientEventRecord) => void; from: number }> = [];
   private listeners: Array<(event: ClientEventRecord) => void> = [];
   private closeListeners: Array<(code: number) => void> = [];
@@ -71,6 +73,11 @@ export class FakeCall {
 
   private receive(event: ClientEventRecord): void {
     this.received.push(event);
+    if (this.vadAfterOutputMs !== null && event.type === 'conversation.item.create' && event.item?.type === 'function_call_output' && !this.activeResponse) {
+      const id = this.startResponse();
+      this.finishIn(id, this.vadAfterOutputMs);
+      this.vadAfterOutputMs = null;
+    }
     if (event.type === 'response.create') {
       if (this.activeResponse) {
         this.fake.violations.push({ callId: this.callId, event, activeResponse: this.activeResponse });
@@ -87,6 +94,16 @@ export class FakeCall {
     for (const listener of this.listeners) listener(event);
     const index = this.received.length - 1;
     this.waiters = this.waiters.filter((waiter) => (index >= waiter.from && waiter.match(event) ? (waiter.resolve(event), false) : true));
+  }
+
+  /**
+   * Server VAD starts a response of its own the moment the next function_call_output
+   * arrives, before the broker's `response.create` (the caller spoke just then): the one
+   * race the broker cannot avoid, only recover from. That `response.create` is refused and
+   * counted in `violations`; the broker must send it again after this response is done.
+   */
+  vadOnNextOutput(runMs = 100): void {
+    this.vadAfterOutputMs = runMs;
   }
 
   /** Calls `listener` with every client event the broker sends from now on; returns an unsubscribe. */

@@ -316,6 +316,24 @@ describe.each(drivers)('OpenAI Realtime over SIP on %s', (driver) => {
     await ended(id);
   });
 
+  it('asks again when server VAD started a response just before ours was asked for', async () => {
+    const id = callId();
+    const call = await answeredCall(id);
+    call.vadOnNextOutput(150);
+    const asked = call.functionCall('list_services', {}, { runMs: 20 });
+    expect(await call.output(asked)).toMatchObject({ ok: true });
+    const outputAt = call.received.findIndex((event) => event.item?.call_id === asked);
+    const refused = await call.waitFor((event) => event.type === 'response.create', { fromIndex: outputAt + 1 });
+    const again = await call.waitFor((event) => event.type === 'response.create', { fromIndex: call.received.indexOf(refused) + 1, timeoutMs: 3000 });
+    expect(again).toEqual({ type: 'response.create' });
+    // The refusal was the service's race, not the broker's: take it out of what afterEach checks.
+    expect(fake.violations.splice(0).map((violation) => violation.callId)).toEqual([id]);
+    await sleep(100);
+    expect(fake.violations).toEqual([]);
+    call.hangUp();
+    await ended(id);
+  });
+
   it('redials a sideband that broke, resumes the session with its hold, and books', async () => {
     const id = callId();
     const call = await answeredCall(id);
