@@ -22,6 +22,7 @@ import { openAiRealtimeRoutes } from './routes/openai-realtime.js';
 import { integrationRoutes } from './routes/integrations/index.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { tenantCatalogRoutes } from './routes/tenant-catalog.js';
+import { toolDefinitionRoutes } from './routes/tool-definitions.js';
 import type { DatabaseHandle } from './store/database.js';
 
 export interface AppOptions {
@@ -73,6 +74,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(openAiRealtimeRoutes, { broker });
   await app.register(callRoutes, { broker });
   await app.register(integrationRoutes, { broker });
+  await app.register(toolDefinitionRoutes);
   await app.register(healthRoutes, { broker, database: options.database });
   await app.register(sessionRoutes, { broker });
   await app.register(inspectorRoutes);

@@ -83,10 +83,12 @@ export class HttpSessions {
   /**
    * Serves one request of `call`: opens or joins the session's line, counts the request as
    * caller activity, runs `work`, and hands the port back when no request of the call is left.
+   * The answer's deadline counts from `receivedAt`, when the request came (its
+   * authentication took part of the 2 s already).
    */
-  async serve<T>(call: HttpCall, work: (exchange: HttpExchange) => Promise<T>): Promise<T> {
+  async serve<T>(call: HttpCall, work: (exchange: HttpExchange) => Promise<T>, receivedAt = this.clock()): Promise<T> {
     const line = this.join(call);
-    const deadline = this.deadline();
+    const deadline = this.deadline(receivedAt);
     const handle = line.opened.then(
       (opened) => {
         if (opened) this.options.host.dispatch(opened, { type: 'caller.transcript', at: this.clock() });
@@ -219,9 +221,10 @@ export class HttpSessions {
     return { ok: false, result: { message }, error: { code: 'NOT_FOUND', message: 'the call has ended' } };
   }
 
-  private deadline(): Deadline {
+  private deadline(receivedAt: number): Deadline {
     let timer: NodeJS.Timeout | undefined;
-    const reached = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.answerWithinMs)));
+    const left = Math.max(0, receivedAt + this.answerWithinMs - this.clock());
+    const reached = new Promise<void>((resolve) => (timer = setTimeout(resolve, left)));
     return { reached, cancel: () => clearTimeout(timer) };
   }
 }

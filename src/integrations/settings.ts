@@ -70,7 +70,21 @@ export interface IntegrationSettingsStore {
   delete(tenantId: string, kind: IntegrationKind): Promise<boolean>;
 }
 
+/**
+ * A stalled database is answered in time, never a hang: short, because an integration
+ * request's whole answer is due within 2 s (PROTOCOL §6.2), the tool included.
+ */
+const REQUIRE_DEADLINE_MS = 500;
+
 export class IntegrationSettings {
+  /**
+   * The settings each integration request last read, used only when storage does not
+   * answer (stale-if-error): a runtime's tool calls then still get a spoken `UNAVAILABLE`
+   * within 2 s instead of a bare 503. Whenever storage answers its word wins, so a secret
+   * rotated or deleted on another instance is honoured as soon as it can be read.
+   */
+  private readonly lastKnown = new Map<string, Record<string, unknown>>();
+
   constructor(private readonly store: IntegrationSettingsStore) {}
 
   /** Validates a PUT body; 400 `INVALID_REQUEST` naming each bad field. */
@@ -86,6 +100,7 @@ export class IntegrationSettings {
   async put<K extends IntegrationKind>(tenantId: string, kind: K, body: unknown): Promise<Record<string, unknown>> {
     const settings = this.parse(kind, body);
     await this.store.put(tenantId, kind, settings);
+    this.lastKnown.delete(`${tenantId}\u0000${kind}`);
     return masked(kind, settings);
   }
 
@@ -95,19 +110,40 @@ export class IntegrationSettings {
     return settings ? masked(kind, settings) : null;
   }
 
-  delete(tenantId: string, kind: IntegrationKind): Promise<boolean> {
-    return this.store.delete(tenantId, kind);
+  async delete(tenantId: string, kind: IntegrationKind): Promise<boolean> {
+    this.lastKnown.delete(`${tenantId}\u0000${kind}`);
+    const deleted = await this.store.delete(tenantId, kind);
+    this.lastKnown.delete(`${tenantId}\u0000${kind}`);
+    return deleted;
   }
 
   /**
    * The settings an integration route works with, secrets included; 404 when the tenant
    * has none for this kind (PROTOCOL §6), so a guessed URL learns nothing more.
    */
-  async require<K extends IntegrationKind>(tenantId: string, kind: K): Promise<IntegrationSettingsOf<K>> {
-    const stored = await this.store.get(tenantId, kind);
+  async require<K extends IntegrationKind>(tenantId: string, kind: K, deadlineMs = REQUIRE_DEADLINE_MS): Promise<IntegrationSettingsOf<K>> {
+    const key = `${tenantId}\u0000${kind}`;
+    let stored: Record<string, unknown> | null;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      stored = await Promise.race([
+        this.store.get(tenantId, kind),
+        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`storage did not answer within ${deadlineMs} ms`)), deadlineMs))),
+      ]);
+    } catch (error) {
+      const known = this.lastKnown.get(key);
+      if (known) return known as IntegrationSettingsOf<K>;
+      throw new BrokerError('UNAVAILABLE', 'storage is unavailable; try again shortly', { cause: error });
+    } finally {
+      clearTimeout(timer);
+    }
     // Stored values passed this schema when they were PUT; parsing again keeps the type honest.
     const parsed = stored ? integrationSettingsSchemas[kind].safeParse(stored) : null;
-    if (!parsed?.success) throw new BrokerError('NOT_FOUND', `no ${kind} integration for tenant "${tenantId}"`);
+    if (!parsed?.success) {
+      this.lastKnown.delete(key);
+      throw new BrokerError('NOT_FOUND', `no ${kind} integration for tenant "${tenantId}"`);
+    }
+    this.lastKnown.set(key, parsed.data);
     return parsed.data as IntegrationSettingsOf<K>;
   }
 }

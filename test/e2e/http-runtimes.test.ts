@@ -8,9 +8,10 @@
 import { createHmac } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RuntimeClient } from '../../src/harness/runtime-client.js';
 import { rowsOf } from '../../src/store/booking-store.js';
+import { TcpFaultProxy } from '../fakes/tcp-proxy.js';
 import { startBroker, type TestBroker } from '../fixtures/broker.js';
 import { drivers } from '../fixtures/database.js';
 import { upcoming } from '../fixtures/dates.js';
@@ -131,6 +132,73 @@ describe.each(drivers)('HTTP tool-webhook runtimes on %s', (driver) => {
     expect((await session(callId('never'))).status).toBe(404);
   });
 
+  it('Retell: a whole call with signed requests; a retried function replays its first answer', async () => {
+    const call = callId('retell');
+    const friday = upcoming('fri');
+    expect(await retell('webhook', { event: 'call_started', call: { call_id: call, from_number: '+4915122222222' } })).toEqual({ status: 200, body: {} });
+    const args = { service: 'Dauerwelle', date: friday, time: '11:00' };
+    const held = await retellTool(call, 'check_availability', args);
+    expect(held.body).toMatchObject({ ok: true, available: true, hold: { status: 'held' } });
+    // Retell retries a failed request: same call, tool and arguments (in any key order) → the first answer, one hold.
+    const retried = await retellTool(call, 'check_availability', { time: '11:00', date: friday, service: 'Dauerwelle' });
+    expect(retried.body).toEqual(held.body);
+    expect(await liveHolds(friday, '11:00')).toBe(1);
+    await sleep(900);
+    // A later request is caller activity too.
+    expect((await retellTool(call, 'get_current_context', {})).body).toMatchObject({ ok: true, caller_phone: '+4915122222222' });
+    const booked = await retellTool(call, 'book_appointment', { customer_name: 'Ida Retell' });
+    expect(booked.body).toMatchObject({ ok: true, booked: true });
+    expect(await retell('webhook', { event: 'call_analyzed', call: { call_id: call } })).toEqual({ status: 200, body: {} });
+    // A forged or stale call_ended changes nothing: the call goes on.
+    expect((await retell('webhook', { event: 'call_ended', call: { call_id: call } }, (raw) => retellSignature(raw, Date.now(), 'forged-key-0123456789'))).status).toBe(401);
+    expect((await retell('webhook', { event: 'call_ended', call: { call_id: call } }, (raw) => retellSignature(raw, Date.now() - 400_000))).status).toBe(401);
+    expect((await session(call)).body).toMatchObject({ status: 'live', runtime: 'retell' });
+    expect(await retell('webhook', { event: 'call_ended', call: { call_id: call } })).toEqual({ status: 200, body: {} });
+    await expect.poll(async () => (await session(call)).body).toMatchObject({ status: 'ended', outcome: 'booked', runtime: 'retell' });
+    // The same delivery again: same answer, nothing changes.
+    expect(await retell('webhook', { event: 'call_ended', call: { call_id: call } })).toEqual({ status: 200, body: {} });
+  });
+
+  it('Retell: a bad or stale signature is 401 and changes nothing; "args only" is 400', async () => {
+    const call = callId('retell');
+    const saturday = upcoming('sat');
+    const args = { service: 'Dauerwelle', date: saturday, time: '10:00' };
+    const body = { name: 'check_availability', call: { call_id: call, from_number: '+49151' }, args };
+    expect((await retell('tools', body, (raw) => retellSignature(raw, Date.now(), 'another-key-0123456789'))).status).toBe(401);
+    expect((await retell('tools', body, (raw) => retellSignature(raw, Date.now() - 301_000))).status).toBe(401);
+    expect((await retell('tools', body, (raw) => retellSignature(raw, Date.now() + 301_000))).status).toBe(401);
+    expect((await retell('tools', body, (raw) => retellSignature(`${raw} `))).status).toBe(401);
+    expect((await retell('tools', body, () => 'v=abc,d=00')).status).toBe(401);
+    expect((await post('/v1/integrations/retell/sonnenschein/tools', body)).status).toBe(401);
+    // A body that is not JSON is only told once the signature is good.
+    expect((await post('/v1/integrations/retell/sonnenschein/tools', '{not json', { 'x-retell-signature': 'v=1,d=00' })).status).toBe(401);
+    expect((await session(call)).status).toBe(404);
+    expect(await liveHolds(saturday, '10:00')).toBe(0);
+    expect(await retell('tools', { name: 'check_availability', args })).toMatchObject({ status: 400, body: { error: { code: 'INVALID_REQUEST', message: expect.stringMatching(/^call:/) } } });
+    // Well inside the window is fine.
+    expect((await retell('tools', body, (raw) => retellSignature(raw, Date.now() - 200_000))).body).toMatchObject({ ok: true, available: true });
+  });
+
+  it('ElevenLabs: a whole call over server tools and the signed post-call webhook; retries replay', async () => {
+    const call = callId('conv');
+    const friday = upcoming('fri');
+    expect((await elevenTool(call, 'check_availability', { service: 'Dauerwelle', date: friday, time: '14:00' }, 'wrong-secret-0123')).status).toBe(401);
+    const held = await elevenTool(call, 'check_availability', { service: 'Dauerwelle', date: friday, time: '14:00' });
+    expect(held.body).toMatchObject({ ok: true, available: true, hold: { status: 'held' }, message: expect.stringMatching(/[a-z]/) });
+    expect((await elevenTool(call, 'check_availability', { service: 'Dauerwelle', date: friday, time: '14:00' })).body).toEqual(held.body);
+    expect(await liveHolds(friday, '14:00')).toBe(1);
+    expect((await elevenTool(call, 'summon_stylist', {})).body).toMatchObject({ ok: false, error: { code: 'UNKNOWN_TOOL' } });
+    const booked = await elevenTool(call, 'book_appointment', { customer_name: 'Ida Eleven' });
+    expect(booked.body).toMatchObject({ ok: true, booked: true });
+
+    expect((await elevenWebhook(call, (raw) => elevenLabsSignature(raw, Math.floor(Date.now() / 1000), 'not-the-secret-000'))).status).toBe(401);
+    expect((await elevenWebhook(call, (raw) => elevenLabsSignature(raw, Math.floor(Date.now() / 1000) - 301))).status).toBe(401);
+    expect((await session(call)).body).toMatchObject({ status: 'live', runtime: 'elevenlabs' });
+    expect(await elevenWebhook(call)).toEqual({ status: 200, body: {} });
+    await expect.poll(async () => (await session(call)).body).toMatchObject({ status: 'ended', outcome: 'booked', runtime: 'elevenlabs' });
+    expect(await elevenWebhook(call)).toEqual({ status: 200, body: {} });
+  });
+
   it('ends an HTTP session that hears nothing for HTTP_SESSION_IDLE_S as dropped and releases its hold', async () => {
     // Its own broker: a hold that would outlive the idle limit (TTL 20 s, idle 2 s), so the release is the idle limit's doing.
     const idle = await startBroker(driver, { HOLD_TTL_S: '20', HOLD_MAX_S: '60', HTTP_SESSION_IDLE_S: '2' });
@@ -154,5 +222,56 @@ describe.each(drivers)('HTTP tool-webhook runtimes on %s', (driver) => {
     } finally {
       await idle.close();
     }
+  });
+
+  it.runIf(driver === 'postgres')('answers a tool within 2 s with a spoken UNAVAILABLE while storage stalls', async () => {
+    const proxy = await TcpFaultProxy.forUrl(inject('postgresTemplateUrl'));
+    const stalled = await startBroker('postgres', {}, { connectVia: (url) => proxy.urlFor(url) });
+    try {
+      await stalled.tenant('sonnenschein');
+      await stalled.admin('PUT', '/v1/admin/tenants/sonnenschein/integrations/vapi', { secret: VAPI_SECRET, locale: 'de-DE' });
+      const call = callId('vapi');
+      const ask = (id: string, name: string, parameters: Json) =>
+        fetch(new URL('/v1/integrations/vapi/sonnenschein', stalled.url), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-vapi-secret': VAPI_SECRET },
+          body: JSON.stringify({ message: { type: 'tool-calls', call: { id: call }, toolCallList: [{ id, name, parameters }] } }),
+        });
+      expect((await ask('s-1', 'list_services', {})).status).toBe(200);
+      proxy.stall();
+      const started = performance.now();
+      const answer = await ask('s-2', 'check_availability', { service: 'Dauerwelle', date: upcoming('fri'), time: '16:00' });
+      const elapsed = performance.now() - started;
+      expect(answer.status).toBe(200);
+      expect(JSON.parse(((await answer.json()) as Json).results[0].result)).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' }, message: expect.stringMatching(/Buchungssystem/) });
+      expect(elapsed).toBeLessThan(2000);
+    } finally {
+      proxy.restore();
+      await stalled.close();
+      await proxy.close();
+    }
+  });
+
+  it.runIf(driver === 'postgres')('a race of callers over every runtime for one slot: one hold, everyone else alternatives', async () => {
+    const saturday = upcoming('sat', 2);
+    const args = { service: 'Herrenschnitt', date: saturday, time: '11:00', staff: 'Fabian' };
+    const ws = await RuntimeClient.connect(broker.url, callId('ws'), token);
+    await ws.start();
+    const answers: Json[] = await Promise.all([
+      ws.tool('check_availability', args).then((frame) => ({ ...frame.result, ok: frame.ok })),
+      vapiTools(callId('vapi'), [{ id: 'r-1', name: 'check_availability', parameters: args }]).then((answer) => resultOf(answer)),
+      retellTool(callId('retell'), 'check_availability', args).then((answer) => answer.body),
+      elevenTool(callId('conv'), 'check_availability', args).then((answer) => answer.body),
+      vapiTools(callId('vapi'), [{ id: 'r-2', name: 'check_availability', parameters: args }]).then((answer) => resultOf(answer)),
+      retellTool(callId('retell'), 'check_availability', args).then((answer) => answer.body),
+    ]);
+    ws.close();
+    expect(answers.every((answer) => answer.ok === true)).toBe(true);
+    expect(answers.filter((answer) => answer.available === true)).toHaveLength(1);
+    for (const loser of answers.filter((answer) => answer.available === false)) {
+      expect(loser).toMatchObject({ reason: 'SLOT_TAKEN' });
+      expect(loser.alternatives.length).toBeGreaterThan(0);
+    }
+    expect(await liveHolds(saturday, '11:00')).toBe(1);
   });
 });

@@ -11,24 +11,36 @@ import type { Broker } from '../../broker.js';
 import { BrokerError } from '../../errors.js';
 import { HttpSessions } from '../../integrations/http-session.js';
 import type { IntegrationKind, IntegrationSettingsOf } from '../../integrations/settings.js';
+import { DerivedToolCallIds } from '../../integrations/tool-call-ids.js';
 import { parseOr400 } from '../admin.js';
+import { elevenLabsRoutes } from './elevenlabs.js';
 import { keepRawBody } from './raw-body.js';
+import { retellRoutes } from './retell.js';
 import { vapiRoutes } from './vapi.js';
-
-/** Like the call upgrade (routes/calls.ts): a stalled database answers 503 in time, never a hang. */
-const SETTINGS_LOOKUP_DEADLINE_MS = 1500;
 
 const tenantParams = z.object({ tenant: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'expected 1-64 characters of [A-Za-z0-9_.:-]') });
 
 export interface IntegrationContext {
   broker: Broker;
   sessions: HttpSessions;
-  /** The tenant of the request and its settings for `kind`: 404 without them, 503 when storage does not answer in time. */
+  toolIds: DerivedToolCallIds;
+  /** The tenant of the request and its settings for `kind`: 404 without them, 503 when storage does not answer in time and they were never read. */
   settingsFor<K extends IntegrationKind>(request: FastifyRequest, kind: K): Promise<{ tenant: string; settings: IntegrationSettingsOf<K> }>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** When an integration request arrived: its 2 s answer deadline counts from here. */
+    arrivedAt?: number;
+  }
 }
 
 export async function integrationRoutes(app: FastifyInstance, { broker }: { broker: Broker }) {
   keepRawBody(app);
+  // Before every other hook: authentication's storage lookups count against the 2 s too.
+  app.addHook('onRequest', async (request) => {
+    request.arrivedAt = Date.now();
+  });
   const sessions = new HttpSessions({
     host: broker.sessions,
     sessionStore: broker.sessionStore,
@@ -38,25 +50,18 @@ export async function integrationRoutes(app: FastifyInstance, { broker }: { brok
   const context: IntegrationContext = {
     broker,
     sessions,
+    toolIds: new DerivedToolCallIds(),
     async settingsFor(request, kind) {
       const { tenant } = parseOr400(tenantParams, request.params);
-      let deadline: NodeJS.Timeout | undefined;
       try {
-        const settings = await Promise.race([
-          broker.integrationSettings.require(tenant, kind),
-          new Promise<never>((_, reject) => {
-            deadline = setTimeout(() => reject(new BrokerError('UNAVAILABLE', 'storage is unavailable; try again shortly')), SETTINGS_LOOKUP_DEADLINE_MS);
-          }),
-        ]);
-        return { tenant, settings };
+        return { tenant, settings: await broker.integrationSettings.require(tenant, kind) };
       } catch (error) {
-        if (error instanceof BrokerError) throw error;
-        request.log.warn({ err: error }, 'integration request refused: storage unavailable');
-        throw new BrokerError('UNAVAILABLE', 'storage is unavailable; try again shortly', { cause: error });
-      } finally {
-        clearTimeout(deadline);
+        if (error instanceof BrokerError && error.code === 'UNAVAILABLE') request.log.warn({ err: error.cause }, 'integration request refused: storage unavailable');
+        throw error;
       }
     },
   };
   await app.register(vapiRoutes, context);
+  await app.register(retellRoutes, context);
+  await app.register(elevenLabsRoutes, context);
 }

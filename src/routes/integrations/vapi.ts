@@ -41,6 +41,6 @@ export async function vapiRoutes(app: FastifyInstance, { sessions, settingsFor }
       const answers = [];
       for (const toolCall of message.calls) answers.push({ call: toolCall, response: await exchange.tool(toolCall) });
       return encodeVapiResults(answers);
-    });
+    }, request.arrivedAt);
   });
 }
