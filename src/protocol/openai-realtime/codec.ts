@@ -6,12 +6,11 @@
  * one-response-at-a-time rule; this file knows shapes only.
  * @see ../../../docs/PROTOCOL.md §6.1
  */
-import { z } from 'zod';
 import type { CallSessionEmitted, CallSessionEvent } from '../../../machines/call-session.types.js';
 import { languageOf, messages, sayWhen, type Language } from '../../language/index.js';
-import { toolDefinitions, type ToolName } from '../../tools/definitions.js';
 import { describeIssues } from '../issues.js';
 import { findJsonProblem, describeJsonProblem } from '../json-walk.js';
+import { toolDefinitionsFor } from '../tool-definitions.js';
 import type { AcceptBody, ClientEvent, IncomingCall, RealtimeFunctionTool, ServerEvent, ServerEventType } from './events.js';
 import { serverEventSchemas } from './events.js';
 
@@ -132,21 +131,12 @@ function holdGoneNote(language: Language, status: 'expired' | 'lost', service: s
 
 export const RESPONSE_CREATE: ClientEvent = { type: 'response.create' };
 
-/** Our tools (PROTOCOL §4) as Realtime function tools: JSON Schema from the schemas that validate them, described in the call's language. */
+/**
+ * Our tools (PROTOCOL §4) as Realtime function tools, described in the call's language: the
+ * same definitions `GET /v1/tools?format=openai` shows (PROTOCOL §6.3), generated once.
+ */
 export function realtimeTools(language: Language): RealtimeFunctionTool[] {
-  return (Object.keys(toolDefinitions) as ToolName[]).map((name) => {
-    const definition = toolDefinitions[name];
-    const { $schema: _schema, ...parameters } = z.toJSONSchema(definition.arguments as z.ZodType, { io: 'input' }) as Record<string, unknown> & {
-      properties?: Record<string, Record<string, unknown>>;
-    };
-    const described = Object.fromEntries(
-      Object.entries(parameters.properties ?? {}).map(([argument, schema]) => {
-        const meaning = (definition.parameters as Record<string, Record<Language, string>>)[argument]?.[language];
-        return [argument, meaning ? { ...schema, description: meaning } : schema];
-      }),
-    );
-    return { type: 'function', name, description: definition.description[language], parameters: { ...parameters, properties: described } };
-  });
+  return toolDefinitionsFor({ format: 'openai', locale: language }) as RealtimeFunctionTool[];
 }
 
 /** The caller's number from the SIP `From` header (`"Name" <sip:+49151…@host>;tag=…` or `<tel:+49151…>`), or null. */
