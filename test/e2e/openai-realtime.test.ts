@@ -177,8 +177,10 @@ describe.each(drivers)('OpenAI Realtime over SIP on %s', (driver) => {
     await sleep(100); // let the last response end before the caller hangs up
     call.hangUp();
     expect(await ended(id)).toMatchObject({ status: 'ended', outcome: 'booked' });
-    // The call's own events are in its log.
-    const events = (await session(id)).body.events as Array<{ direction: string; type: string }>;
+    // The call's own events are in its log, and the inspector names its tools.
+    const detail = (await session(id)).body;
+    expect(detail).toMatchObject({ runtime: 'openai_realtime', summary: { tool_latency_ms: { check_availability: { count: 1 }, book_appointment: { count: 1 } } } });
+    const events = detail.events as Array<{ direction: string; type: string }>;
     expect(events.map((event) => `${event.direction} ${event.type}`)).toEqual(
       expect.arrayContaining(['in realtime.call.incoming', 'out realtime.call.accept', 'in response.function_call_arguments.done', 'out conversation.item.create', 'out response.create', 'in conversation.item.input_audio_transcription.completed']),
     );
