@@ -21,6 +21,7 @@ import { healthRoutes } from './routes/health.js';
 import { inspectorRoutes } from './routes/inspector.js';
 import { openApiRoutes } from './routes/openapi.js';
 import { integrationSettingsRoutes } from './routes/integration-settings.js';
+import { openAiRealtimeRoutes } from './routes/openai-realtime.js';
 import { integrationRoutes } from './routes/integrations/index.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { tenantCatalogRoutes } from './routes/tenant-catalog.js';
@@ -80,6 +81,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(adminRoutes, { broker });
   await app.register(integrationSettingsRoutes, { broker });
+  await app.register(openAiRealtimeRoutes, { broker });
   await app.register(callRoutes, { broker });
   await app.register(integrationRoutes, { broker });
   await app.register(toolDefinitionRoutes);

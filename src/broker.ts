@@ -22,6 +22,7 @@ import { DrizzleCalendarStore } from './store/calendar-store.js';
 import { CalendarSync } from './sync/calendar-sync.js';
 import { DrizzleCatalogStore } from './store/catalog-store.js';
 import type { DatabaseHandle } from './store/database.js';
+import { OpenAiIncomingCalls } from './integrations/openai-realtime/incoming-calls.js';
 import { IntegrationSettings } from './integrations/settings.js';
 import { InspectorQueries } from './store/inspector-queries.js';
 import { DrizzleIntegrationSettingsStore } from './store/integration-settings-store.js';
@@ -61,6 +62,8 @@ export class Broker {
   readonly integrationSettings: IntegrationSettings;
   readonly feed = new SessionFeed();
   readonly sessions: SessionHost;
+  /** OpenAI Realtime SIP calls (PROTOCOL §6.1): accepts, and the sidebands that carry their sessions. */
+  readonly openAiCalls: OpenAiIncomingCalls;
   /** What `/metrics` shows; the call transport reports frames and closes to it. */
   readonly metrics: BrokerMetrics;
   /** The calendar of record (PROTOCOL §7): its settings, outbox and delivery worker. */
@@ -124,12 +127,29 @@ export class Broker {
       pollMs: OUTBOX_POLL_MS[database.driver],
       clock,
     });
+    this.openAiCalls = new OpenAiIncomingCalls({
+      host: this.sessions,
+      settingsOf: (tenantId) => this.integrationSettings.require(tenantId, 'openai_realtime'),
+      liveSessions: () => sessionStore.liveSessions(),
+      catalogs,
+      logger,
+      baseUrl: config.openAiBaseUrl,
+      realtimeUrl: config.openAiRealtimeUrl,
+      resumeGraceMs: config.resumeGraceMs,
+      clock,
+    });
   }
 
   /** Resumes sessions left live by a previous process and starts the expired-hold sweep. */
   async start(): Promise<void> {
     const recovered = await this.sessions.recover();
     if (recovered > 0) this.options.logger.info({ recovered }, 'recovered live sessions');
+    // Their sessions are live again: OpenAI calls get their sidebands back (ours reconnect by themselves).
+    const redialled = await this.openAiCalls.redialRecovered().catch((error) => {
+      this.options.logger.warn({ err: error }, 'redialling recovered OpenAI calls failed');
+      return 0;
+    });
+    if (redialled > 0) this.options.logger.info({ redialled }, 'redialled the sidebands of recovered OpenAI calls');
     this.sweeper = setInterval(() => {
       this.bookingStore.sweepExpiredHolds().catch((error) => this.options.logger.warn({ err: error }, 'hold sweep failed'));
     }, HOLD_SWEEP_INTERVAL_MS);
@@ -146,6 +166,7 @@ export class Broker {
    */
   async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
+    this.openAiCalls.stop();
     // Bounded (1 s) on its own, and beside the sessions' writes so the two bounds do not add up.
     const calendarStopped = this.calendarSync.stop().catch((error) => this.options.logger.warn({ err: error }, 'calendar sync did not stop cleanly'));
     let timer: NodeJS.Timeout | undefined;

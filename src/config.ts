@@ -24,6 +24,8 @@ const environmentSchema = z.object({
   MAX_BUFFERED_KB: z.coerce.number().int().positive().default(1024),
   MAX_LIVE_SESSIONS: z.coerce.number().int().positive().default(20_000),
   CALCOM_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default('https://api.cal.com/v2'),
+  OPENAI_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default('https://api.openai.com/v1'),
+  OPENAI_REALTIME_URL: z.url({ protocol: /^wss?$/, error: 'must be a ws(s) URL' }).default('wss://api.openai.com/v1/realtime'),
   HTTP_SESSION_IDLE_S: seconds(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -46,6 +48,10 @@ export interface Config {
   logLevel: string;
   /** Cal.com API base for calendar sync (PROTOCOL §7), without a trailing slash. */
   calcomBaseUrl: string;
+  /** OpenAI's REST base (call accept), without a trailing slash. */
+  openAiBaseUrl: string;
+  /** The Realtime sideband WebSocket; `?call_id=` is appended. */
+  openAiRealtimeUrl: string;
 }
 
 /** Reads and checks the environment; throws a BrokerError `INVALID_CONFIG` naming every bad variable. */
@@ -76,5 +82,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     httpSessionIdleMs: e.HTTP_SESSION_IDLE_S * 1000,
     logLevel: e.LOG_LEVEL,
     calcomBaseUrl: e.CALCOM_BASE_URL.replace(/\/+$/, ''),
+    openAiBaseUrl: e.OPENAI_BASE_URL.replace(/\/+$/, ''),
+    openAiRealtimeUrl: e.OPENAI_REALTIME_URL,
   };
 }

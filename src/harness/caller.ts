@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import type { WireHold } from '../protocol/records.js';
 import { localDateTime } from './catalog.js';
 import type { Prng } from './prng.js';
-import { RuntimeClient, type Frame, type ToolResultFrame } from './runtime-client.js';
+import { RuntimeClient, type CallClient, type Frame, type ToolResultFrame } from './runtime-client.js';
 import { longestService, shortestService, type Salon } from './salon.js';
 import type { Amount, Condition, SlotSpec, Step } from './scenario.js';
 import type { RunTally } from './tally.js';
@@ -39,6 +39,8 @@ export interface AskedSlot {
 
 export interface CallerEnvironment {
   url: string;
+  /** Opens the call another way than our WebSocket (`--runtime openai`); `reconnecting` after a drop. */
+  dial?: ((callId: string, phone: string, reconnecting: boolean) => Promise<CallClient>) | undefined;
   token: string;
   callId: string;
   index: number;
@@ -74,7 +76,7 @@ const FILLER = 'ja also ich wollte gern einen Termin haben wenn das geht viellei
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 export class SimulatedCaller {
-  private client: RuntimeClient | null = null;
+  private client: CallClient | null = null;
   private everConnected = false;
   private clockOffsetMs = 0;
   private toolCounter = 0;
@@ -194,7 +196,7 @@ export class SimulatedCaller {
 
   private async connect(locale: string | undefined, reconnecting = false): Promise<void> {
     const { tally } = this.env;
-    const client = await RuntimeClient.connect(this.env.url, this.env.callId, this.env.token);
+    const client = this.env.dial ? await this.env.dial(this.env.callId, this.env.phone, reconnecting) : await RuntimeClient.connect(this.env.url, this.env.callId, this.env.token);
     client.onFrame((frame) => this.onFrame(frame));
     const sentAt = Date.now();
     const ready = await client.start({ from: this.env.phone, locale: locale ?? this.env.locale });
@@ -243,7 +245,7 @@ export class SimulatedCaller {
     this.client = null;
   }
 
-  private requireClient(): RuntimeClient {
+  private requireClient(): CallClient {
     if (!this.client) throw new Error('not connected');
     return this.client;
   }

@@ -12,6 +12,7 @@ import { UnhostableScenarioError } from './learn.js';
 import { formatReport, progressLine } from './report.js';
 import { builtInScenarios, loadScenario } from './scenario.js';
 import { runSimulation } from './simulate.js';
+import { DEFAULT_OPENAI_PORT, prepareOpenAiRuntime, type OpenAiRuntime } from './openai-runtime.js';
 import { resolveTarget, TargetError } from './target.js';
 
 const USAGE = `usage: npm run simulate -- [options]
@@ -33,6 +34,11 @@ const USAGE = `usage: npm run simulate -- [options]
   --hold-max S          the broker's HOLD_MAX_S (default: 600)
   --time-scale F        multiply the scenario's pauses and speech (default: hold TTL / 60 s)
   --naive               play a system without holds (check, release at once, book later)
+  --runtime NAME        callhold (default: our call WebSocket) or openai: the harness plays OpenAI
+                        Realtime over SIP (signed webhooks, a stand-in Realtime service on
+                        --openai-port, function calls on the broker's sideband); the broker must run
+                        with OPENAI_BASE_URL=http://127.0.0.1:PORT/v1 OPENAI_REALTIME_URL=ws://127.0.0.1:PORT/v1/realtime
+  --openai-port N       where the stand-in listens (default: ${DEFAULT_OPENAI_PORT})
   --data-dir DIR        where \`npm start\` wrote demo-credentials.json (default: $DATA_DIR or ./data)
 
 With no options it drives the demo salon of a local \`npm start\`. The harness learns the salon
@@ -66,6 +72,8 @@ const OPTIONS = {
   'hold-max': { type: 'string' },
   'time-scale': { type: 'string' },
   naive: { type: 'boolean', default: false },
+  runtime: { type: 'string', default: 'callhold' },
+  'openai-port': { type: 'string' },
   'data-dir': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -107,31 +115,48 @@ async function main(): Promise<number> {
   const holdTtlS = positiveNumber('hold-ttl', values['hold-ttl']);
   const holdMaxS = positiveNumber('hold-max', values['hold-max']);
 
+  if (values.runtime !== 'callhold' && values.runtime !== 'openai') throw new TargetError(`--runtime: expected callhold or openai, got "${values.runtime}"`);
+  const openAiPort = positiveNumber('openai-port', values['openai-port']) ?? DEFAULT_OPENAI_PORT;
+
   const target = await resolveTarget({ url: values.url, token: values.token, tenant: values.tenant, adminToken: values['admin-token'], dataDir: values['data-dir'], catalog });
   const total = callers ?? scenario.callers;
   const tty = process.stderr.isTTY === true;
   if (!values.json) process.stderr.write(`simulating ${total} caller(s) of "${scenario.name}" against ${target.source}\n`);
 
-  const report = await runSimulation({
-    url: target.url,
-    token: target.token,
-    tenant: target.tenant,
-    adminToken: target.adminToken,
-    scenario,
-    callers: callers === undefined ? undefined : Math.floor(callers),
-    concurrency: concurrency === undefined ? undefined : Math.floor(concurrency),
-    seed,
-    date: values.date,
-    holdTtlMs: holdTtlS === undefined ? undefined : holdTtlS * 1000,
-    holdMaxMs: holdMaxS === undefined ? undefined : holdMaxS * 1000,
-    timeScale: positiveNumber('time-scale', values['time-scale']),
-    naive: values.naive,
-    catalog,
-    onProgress: tty ? (tally) => process.stderr.write(`\r\x1b[2K${progressLine(scenario.name, total, tally)}`) : undefined,
-  });
+  let openAi: OpenAiRuntime | null = null;
+  if (values.runtime === 'openai') {
+    openAi = await prepareOpenAiRuntime({ url: target.url, tenant: target.tenant, adminToken: target.adminToken, port: Math.floor(openAiPort), locale: scenario.locale, runId: Date.now().toString(36) });
+    if (!values.json) process.stderr.write(`calls go through OpenAI Realtime over SIP, played by the harness on 127.0.0.1:${Math.floor(openAiPort)}\n`);
+  }
+  let report: Awaited<ReturnType<typeof runSimulation>>;
+  let violations = 0;
+  try {
+    report = await runSimulation({
+      url: target.url,
+      token: target.token,
+      tenant: target.tenant,
+      adminToken: target.adminToken,
+      scenario,
+      callers: callers === undefined ? undefined : Math.floor(callers),
+      concurrency: concurrency === undefined ? undefined : Math.floor(concurrency),
+      seed,
+      date: values.date,
+      holdTtlMs: holdTtlS === undefined ? undefined : holdTtlS * 1000,
+      holdMaxMs: holdMaxS === undefined ? undefined : holdMaxS * 1000,
+      timeScale: positiveNumber('time-scale', values['time-scale']),
+      naive: values.naive,
+      catalog,
+      dial: openAi ? (callId, phone, reconnecting) => openAi.dial(callId, phone, reconnecting) : undefined,
+      onProgress: tty ? (tally) => process.stderr.write(`\r\x1b[2K${progressLine(scenario.name, total, tally)}`) : undefined,
+    });
+  } finally {
+    violations = openAi?.violations() ?? 0;
+    await openAi?.close();
+  }
   if (tty) process.stderr.write('\r\x1b[2K');
   process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
-  return report.invariants.ok ? 0 : 1;
+  if (violations > 0) process.stderr.write(`simulate: the broker sent ${violations} response.create while a response was active (conversation_already_has_active_response)\n`);
+  return report.invariants.ok && violations === 0 ? 0 : 1;
 }
 
 main().then(

@@ -15,7 +15,22 @@ export interface ToolResultFrame extends Frame {
   error?: { code: string; message: string };
 }
 
-export class RuntimeClient {
+/**
+ * What a simulated caller needs of its call, in our frames: `RuntimeClient` over our own
+ * WebSocket, or an adapter that plays another runtime (openai-call-client.ts).
+ */
+export interface CallClient {
+  onFrame(listener: (frame: Frame) => void): () => void;
+  start(options?: { from?: string; locale?: string }): Promise<Frame>;
+  tool(name: string, args?: Record<string, unknown>, id?: string, timeoutMs?: number): Promise<ToolResultFrame>;
+  send(frame: Record<string, unknown>): void;
+  next<T extends Frame = Frame>(match: string | ((frame: Frame) => boolean), options?: { timeoutMs?: number; fromStart?: boolean; after?: number }): Promise<T>;
+  end(reason?: string): Promise<Frame>;
+  waitClosed(): Promise<{ code: number; reason: string }>;
+  drop(): void;
+}
+
+export class RuntimeClient implements CallClient {
   readonly frames: Frame[] = [];
   private waiters: Array<{ match: (frame: Frame) => boolean; resolve: (frame: Frame) => void; from: number }> = [];
   private listeners: Array<(frame: Frame) => void> = [];

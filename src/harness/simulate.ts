@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { auditAppointments, type AuditResult } from './audit.js';
-import { SimulatedCaller, type AskedSlot } from './caller.js';
+import { SimulatedCaller, type AskedSlot, type CallerEnvironment } from './caller.js';
 import { learnSalon, UnhostableScenarioError } from './learn.js';
 import { Prng } from './prng.js';
 import { buildReport, type SimulationReport } from './report.js';
@@ -43,6 +43,8 @@ export interface SimulationOptions {
    */
   catalog?: unknown;
   toolTimeoutMs?: number | undefined;
+  /** Carries each call another way than our WebSocket (`--runtime openai`); learning the salon still uses the runtime token. */
+  dial?: CallerEnvironment['dial'];
   /** Called with the live tally about every `progressIntervalMs` while the run goes. */
   onProgress?: ((tally: RunTally) => void) | undefined;
   progressIntervalMs?: number | undefined;
@@ -134,6 +136,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
         const arrived = new Set<string>();
         const caller = new SimulatedCaller({
           url: options.url,
+          dial: options.dial,
           token: options.token,
           callId: `sim-${runId}-${scenario.name.replace(/[^A-Za-z0-9_.:-]/g, '_')}-${item.index}`,
           index: item.index,

@@ -131,9 +131,10 @@ function describeListed({ record, state, context, connected }: SessionView, zone
 
 function describeDetail(session: SessionView, events: SessionEventRecord[], holds: InspectedHold[], zone: string) {
   const { record, context } = session;
+  // A tool call as each runtime logs it (our `tool.call`, OpenAI's function call, …): an event in, with the call's id and a `name`.
   const toolNames = new Map<string, string>();
   for (const event of events) {
-    if (event.direction === 'in' && event.type === 'tool.call' && event.toolCallId) {
+    if (event.direction === 'in' && event.toolCallId) {
       const name = (event.payload as { name?: unknown }).name;
       if (typeof name === 'string') toolNames.set(event.toolCallId, name);
     }
@@ -172,7 +173,8 @@ function describeDetail(session: SessionView, events: SessionEventRecord[], hold
 function summarize(record: SessionRecord, events: SessionEventRecord[], toolNames: Map<string, string>, holds: InspectedHold[]) {
   const latencies = new Map<string, number[]>();
   for (const event of events) {
-    if (event.direction !== 'out' || event.type !== 'tool.result' || event.latencyMs === null) continue;
+    // A tool's answer as each runtime logs it: an event out, with the call's id and the tool's latency.
+    if (event.direction !== 'out' || !event.toolCallId || event.latencyMs === null) continue;
     const name = (event.toolCallId && toolNames.get(event.toolCallId)) || 'unknown';
     latencies.set(name, [...(latencies.get(name) ?? []), event.latencyMs]);
   }

@@ -70,6 +70,7 @@ describe.each(drivers)('the OpenAPI document on %s', (driver) => {
     'post /v1/integrations/retell/{tenant}/webhook': { url: '/v1/integrations/retell/api/webhook', status: 404 },
     'post /v1/integrations/elevenlabs/{tenant}/tools/{tool}': { url: '/v1/integrations/elevenlabs/api/tools/list_services', status: 404 },
     'post /v1/integrations/elevenlabs/{tenant}/webhook': { url: '/v1/integrations/elevenlabs/api/webhook', status: 404 },
+    'post /v1/integrations/openai/{tenant}/webhook': { url: '/v1/integrations/openai/api/webhook', status: 404 },
     'get /v1/sessions': { url: '/v1/sessions?tenant=api&limit=5', status: 200 },
     'get /v1/sessions/stats': { url: '/v1/sessions/stats?tenant=api', status: 200 },
     'get /v1/sessions/machine': { url: '/v1/sessions/machine', status: 200 },
