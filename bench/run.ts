@@ -50,12 +50,24 @@ function gitCommit(): string {
   }
 }
 
+const BENCHMARKS = new URL('../BENCHMARKS.md', import.meta.url);
+
+/**
+ * Writes the bench's report, keeping sections other commands own (`## Soak`, written by
+ * `npm run soak`'s operator) as they stand in the file now.
+ */
+async function writeBenchmarks(markdown: string): Promise<void> {
+  const current = await readFile(BENCHMARKS, 'utf8').catch(() => '');
+  const soak = current.indexOf('\n## Soak');
+  await writeFile(BENCHMARKS, soak >= 0 ? `${markdown.trimEnd()}\n${current.slice(soak)}` : markdown);
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, 'no-write': { type: 'boolean', default: false }, 'render-only': { type: 'boolean', default: false } } });
   if (values['render-only']) {
     // Rewrites BENCHMARKS.md from the figures in bench/results.json, e.g. after a change to the report's wording.
     const results = JSON.parse(await readFile(new URL('results.json', import.meta.url), 'utf8')) as BenchResults;
-    await writeFile(new URL('../BENCHMARKS.md', import.meta.url), renderMarkdown(results));
+    await writeBenchmarks(renderMarkdown(results));
     log('rewrote BENCHMARKS.md from bench/results.json');
     return 0;
   }
@@ -180,7 +192,7 @@ async function main(): Promise<number> {
     const markdown = renderMarkdown(results);
     if (!values['no-write']) {
       await writeFile(new URL('results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
-      await writeFile(new URL('../BENCHMARKS.md', import.meta.url), markdown);
+      await writeBenchmarks(markdown);
       log('wrote BENCHMARKS.md and bench/results.json');
     }
     process.stdout.write(`${markdown}\n`);
