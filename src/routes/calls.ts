@@ -44,8 +44,8 @@ export async function callRoutes(app: FastifyInstance, { broker }: { broker: Bro
   /** PROTOCOL §1 `MAX_LIVE_SESSIONS`: a new call past the limit is refused; a reconnect of a live one is not. */
   async function admitCall(request: FastifyRequest) {
     const { call_id: callId } = request.params as { call_id: string };
-    const registry = broker.sessions;
-    if (registry.size >= broker.config.maxLiveSessions && !registry.has(request.callTenant!, callId)) {
+    const host = broker.sessions;
+    if (host.size >= broker.config.maxLiveSessions && !host.has(request.callTenant!, callId)) {
       throw new BrokerError('UNAVAILABLE', `this broker instance is at its limit of ${broker.config.maxLiveSessions} live sessions`);
     }
   }
