@@ -83,10 +83,14 @@ function wireFor(env: Environment): Wire {
     case 'vapi': {
       const auth = { 'x-vapi-secret': env.secrets.secret! };
       const message = (callId: string, phone: string, fields: Record<string, unknown>) => ({ message: { ...fields, call: { id: callId, customer: { number: phone } } } });
+      // Speech goes out without waiting for its answer, but in order: a call's next tool call or its end follows it.
+      const pending = new Map<string, Promise<unknown>>();
+      const settled = (callId: string) => pending.get(callId) ?? Promise.resolve();
       return {
         carriesSpeech: true,
         start: async () => {},
         async tool(callId, phone, name, args) {
+          await settled(callId);
           const id = `call_${randomUUID().replace(/-/g, '').slice(0, 24)}`;
           const answer = (await post(env, '', message(callId, phone, { type: 'tool-calls', toolCallList: [{ id, name, parameters: args }] }), auth)) as { results?: Array<{ toolCallId: string; result: string }> };
           const result = answer.results?.find((entry) => entry.toolCallId === id);
@@ -98,9 +102,12 @@ function wireFor(env: Environment): Wire {
             frame.type === 'caller.activity'
               ? { type: 'speech-update', role: 'user', status: frame.speaking === true ? 'started' : 'stopped' }
               : { type: 'transcript', role: 'user', transcriptType: frame.final === true ? 'final' : 'partial', transcript: String(frame.text ?? '') };
-          post(env, '', message(callId, phone, fields), auth).catch(() => {});
+          const sent = settled(callId).then(() => post(env, '', message(callId, phone, fields), auth)).catch(() => {});
+          pending.set(callId, sent);
         },
         async end(callId, phone) {
+          await settled(callId);
+          pending.delete(callId);
           await post(env, '', message(callId, phone, { type: 'end-of-call-report', endedReason: 'customer-ended-call' }), auth);
         },
       };
