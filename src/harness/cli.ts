@@ -142,6 +142,11 @@ async function main(): Promise<number> {
     if (!values.json) process.stderr.write(`calls go through ${runtime}'s HTTP tool webhooks, played by the harness\n`);
   }
   const dial = openAi ?? http;
+  // Interrupted, the run still takes its temporary settings away: left behind, they would refuse the next run.
+  const interrupted = () => {
+    void Promise.allSettled([openAi?.close(), http?.close()]).then(() => process.exit(130));
+  };
+  if (dial) process.once('SIGINT', interrupted);
   let report: Awaited<ReturnType<typeof runSimulation>>;
   let violations = 0;
   try {
@@ -167,6 +172,7 @@ async function main(): Promise<number> {
     violations = openAi?.violations() ?? 0;
     await openAi?.close();
     await http?.close();
+    process.off('SIGINT', interrupted);
   }
   if (tty) process.stderr.write('\r\x1b[2K');
   process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
