@@ -258,21 +258,23 @@ export class SimulatedCaller {
     const wordsPerChunk = Math.max(1, Math.round(this.env.wordsPerSecond));
     const chunkMs = (wordsPerChunk / this.env.wordsPerSecond) * 1000 * this.env.timeScale;
     const spoken: string[] = [];
+    // A runtime that passes no speech on (Retell, ElevenLabs) leaves the broker hearing nothing: not activity.
+    const heard = client.carriesSpeech !== false;
     client.send({ type: 'caller.activity', speaking: true });
-    this.touch();
+    if (heard) this.touch();
     while (spoken.length < words) {
       const chunk = Math.min(wordsPerChunk, words - spoken.length);
       await sleep(chunkMs * (chunk / wordsPerChunk));
       for (let word = 0; word < chunk; word++) spoken.push(this.env.prng.pick(FILLER));
       if (spoken.length < words) {
         this.requireClient().send({ type: 'transcript', role: 'caller', text: spoken.join(' '), final: false });
-        this.touch();
+        if (heard) this.touch();
       }
     }
     const live = this.requireClient();
     live.send({ type: 'transcript', role: 'caller', text: spoken.join(' '), final: true });
     live.send({ type: 'caller.activity', speaking: false });
-    this.touch();
+    if (heard) this.touch();
   }
 
   /** Keeps talking for `ms`: sentences with short breaths between them. */
@@ -304,6 +306,8 @@ export class SimulatedCaller {
   private async tool(name: string, args: Record<string, unknown> = {}): Promise<ToolResultFrame> {
     const client = this.requireClient();
     const started = performance.now();
+    // Over an HTTP runtime without speech, the tool request is what the broker hears of the caller.
+    if (client.carriesSpeech === false) this.touch();
     const answer = await client.tool(name, args, `t${++this.toolCounter}`, this.env.toolTimeoutMs);
     this.env.tally.latency.record(name, performance.now() - started);
     if (!answer.ok && answer.error) {

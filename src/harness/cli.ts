@@ -12,6 +12,7 @@ import { UnhostableScenarioError } from './learn.js';
 import { formatReport, progressLine } from './report.js';
 import { builtInScenarios, loadScenario } from './scenario.js';
 import { runSimulation } from './simulate.js';
+import { isHttpRuntime, prepareHttpRuntime, type HttpRuntime } from './http-runtime.js';
 import { DEFAULT_OPENAI_PORT, prepareOpenAiRuntime, type OpenAiRuntime } from './openai-runtime.js';
 import { resolveTarget, TargetError } from './target.js';
 
@@ -38,6 +39,8 @@ const USAGE = `usage: npm run simulate -- [options]
                         Realtime over SIP (signed webhooks, a stand-in Realtime service on
                         --openai-port, function calls on the broker's sideband); the broker must run
                         with OPENAI_BASE_URL=http://127.0.0.1:PORT/v1 OPENAI_REALTIME_URL=ws://127.0.0.1:PORT/v1/realtime
+                        vapi, retell or elevenlabs: the harness plays that runtime's HTTP tool
+                        webhooks (PROTOCOL §6.2) with temporary settings (needs --admin-token)
   --openai-port N       where the stand-in listens (default: ${DEFAULT_OPENAI_PORT})
   --data-dir DIR        where \`npm start\` wrote demo-credentials.json (default: $DATA_DIR or ./data)
 
@@ -115,7 +118,12 @@ async function main(): Promise<number> {
   const holdTtlS = positiveNumber('hold-ttl', values['hold-ttl']);
   const holdMaxS = positiveNumber('hold-max', values['hold-max']);
 
-  if (values.runtime !== 'callhold' && values.runtime !== 'openai') throw new TargetError(`--runtime: expected callhold or openai, got "${values.runtime}"`);
+  const runtime = values.runtime;
+  if (runtime !== 'callhold' && runtime !== 'openai' && !isHttpRuntime(runtime)) throw new TargetError(`--runtime: expected callhold, openai, vapi, retell or elevenlabs, got "${runtime}"`);
+  // Without --tenant or --token the demo broker's credentials bring an admin token; otherwise it must be given.
+  if (isHttpRuntime(runtime) && (values.tenant || values.token) && !values['admin-token']) {
+    throw new TargetError(`--runtime ${runtime} needs --admin-token (with --tenant): it gives the tenant temporary ${runtime} settings`);
+  }
   const openAiPort = positiveNumber('openai-port', values['openai-port']) ?? DEFAULT_OPENAI_PORT;
 
   const target = await resolveTarget({ url: values.url, token: values.token, tenant: values.tenant, adminToken: values['admin-token'], dataDir: values['data-dir'], catalog });
@@ -128,6 +136,17 @@ async function main(): Promise<number> {
     openAi = await prepareOpenAiRuntime({ url: target.url, tenant: target.tenant, adminToken: target.adminToken, port: Math.floor(openAiPort), locale: scenario.locale, runId: Date.now().toString(36) });
     if (!values.json) process.stderr.write(`calls go through OpenAI Realtime over SIP, played by the harness on 127.0.0.1:${Math.floor(openAiPort)}\n`);
   }
+  let http: HttpRuntime | null = null;
+  if (isHttpRuntime(runtime)) {
+    http = await prepareHttpRuntime({ runtime, url: target.url, tenant: target.tenant, adminToken: target.adminToken, locale: scenario.locale });
+    if (!values.json) process.stderr.write(`calls go through ${runtime}'s HTTP tool webhooks, played by the harness\n`);
+  }
+  const dial = openAi ?? http;
+  // Interrupted, the run still takes its temporary settings away: left behind, they would refuse the next run.
+  const interrupted = () => {
+    void Promise.allSettled([openAi?.close(), http?.close()]).then(() => process.exit(130));
+  };
+  if (dial) process.once('SIGINT', interrupted);
   let report: Awaited<ReturnType<typeof runSimulation>>;
   let violations = 0;
   try {
@@ -146,12 +165,14 @@ async function main(): Promise<number> {
       timeScale: positiveNumber('time-scale', values['time-scale']),
       naive: values.naive,
       catalog,
-      dial: openAi ? (callId, phone, reconnecting) => openAi.dial(callId, phone, reconnecting) : undefined,
+      dial: dial ? (callId, phone, reconnecting) => dial.dial(callId, phone, reconnecting) : undefined,
       onProgress: tty ? (tally) => process.stderr.write(`\r\x1b[2K${progressLine(scenario.name, total, tally)}`) : undefined,
     });
   } finally {
     violations = openAi?.violations() ?? 0;
     await openAi?.close();
+    await http?.close();
+    process.off('SIGINT', interrupted);
   }
   if (tty) process.stderr.write('\r\x1b[2K');
   process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);

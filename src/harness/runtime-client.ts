@@ -20,6 +20,8 @@ export interface ToolResultFrame extends Frame {
  * WebSocket, or an adapter that plays another runtime (openai-call-client.ts).
  */
 export interface CallClient {
+  /** False when the runtime passes none of the caller's speech on (only tool requests reach the broker); default true. */
+  readonly carriesSpeech?: boolean;
   onFrame(listener: (frame: Frame) => void): () => void;
   start(options?: { from?: string; locale?: string }): Promise<Frame>;
   tool(name: string, args?: Record<string, unknown>, id?: string, timeoutMs?: number): Promise<ToolResultFrame>;

@@ -64,6 +64,7 @@ export async function resolveTarget(options: TargetOptions, env: NodeJS.ProcessE
     return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : null };
   };
   let created = await admin('POST', `/v1/admin/tenants/${encodeURIComponent(tenant)}/runtime-tokens`);
+  if (created.status === 401 || created.status === 403) throw new TargetError(`the broker refused the admin token (HTTP ${created.status}): pass the broker's ADMIN_TOKEN as --admin-token`);
   let loaded = false;
   if (created.status === 404) {
     const put = await admin('PUT', `/v1/admin/tenants/${encodeURIComponent(tenant)}`, options.catalog ?? demoCatalogBody);
