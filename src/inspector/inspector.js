@@ -173,6 +173,7 @@ function onFeedEvent(event) {
       row.status = 'live';
       row.outcome = null;
       row.connected = true;
+      row.runtime = event.runtime ?? row.runtime;
       break;
     case 'state.changed':
       row.state = event.state;
@@ -203,7 +204,7 @@ function onFeedEvent(event) {
 /** A call the table has not seen yet: shown at once, its details fetched once. */
 function addUnknownRow(event) {
   const key = keyOf(event.tenant, event.call_id);
-  const row = { tenant: event.tenant, call_id: event.call_id, status: 'live', state: null, hold: null, outcome: null, started_at: event.at, ended_at: null, connected: null, last_tool: null };
+  const row = { tenant: event.tenant, call_id: event.call_id, runtime: event.runtime ?? null, status: 'live', state: null, hold: null, outcome: null, started_at: event.at, ended_at: null, connected: null, last_tool: null };
   app.rows.set(key, row);
   if (!app.loadingRows.has(key)) {
     app.loadingRows.add(key);
@@ -229,6 +230,7 @@ function mergeRow(session, { keepFeedState = false } = {}) {
   const fresh = {
     tenant: session.tenant,
     call_id: session.call_id,
+    runtime: session.runtime ?? null,
     status: session.status,
     state: session.state,
     hold: session.hold,
@@ -333,6 +335,8 @@ function callRow(row) {
       { class: 'mono call-id', title: row.call_id },
       h('span', { class: `dot ${row.status}${row.connected === false && row.status === 'live' ? ' suspended' : ''}`, title: row.status }),
       row.call_id,
+      // Which runtime carries the call: our WebSocket (callhold), OpenAI Realtime, Retell, Vapi or ElevenLabs.
+      row.runtime ? h('span', { class: 'runtime muted', dataset: { field: 'runtime' } }, row.runtime) : null,
       h('span', { class: 'started muted', dataset: { field: 'started' } }, `started ${clockTime(row.started_at)}`),
     ),
     h('td', { dataset: { field: 'state' } }, stateChips(row.state)),
@@ -440,6 +444,7 @@ function renderDetail() {
         'div',
         { class: 'badges' },
         h('span', { class: `badge status-${row?.status ?? detail.status}` }, row?.status ?? detail.status),
+        detail.runtime ? h('span', { class: 'badge runtime', dataset: { field: 'runtime' } }, detail.runtime) : null,
         (row?.status ?? detail.status) === 'live' ? h('span', { class: `badge ${detail.connected === false ? 'status-suspended' : 'status-connected'}` }, connectionLabel(detail.connected)) : null,
         detail.outcome ? h('span', { class: `badge outcome-${detail.outcome}` }, detail.outcome.replace('_', ' ')) : null,
       ),

@@ -6,7 +6,7 @@
 import type { AppointmentView, HoldUpdateStatus, HoldView } from '../../machines/call-session.types.js';
 
 export type SessionFeedEvent =
-  | { type: 'session.started'; tenant: string; call_id: string; resumed: boolean; at: string }
+  | { type: 'session.started'; tenant: string; call_id: string; runtime: string; resumed: boolean; at: string }
   | { type: 'state.changed'; tenant: string; call_id: string; state: unknown; at: string }
   | { type: 'hold.changed'; tenant: string; call_id: string; status: HoldUpdateStatus; hold: HoldView; timezone: string; at: string }
   | { type: 'appointment.changed'; tenant: string; call_id: string; status: 'booked' | 'cancelled'; appointment: AppointmentView; timezone: string; at: string }

@@ -37,6 +37,7 @@ interface LiveSession {
   sessionId: string;
   tenantId: string;
   callId: string;
+  runtime: SessionRecord['runtime'];
   timezone: string;
   actor: SessionActor;
   port: SessionPort | null;
@@ -224,7 +225,7 @@ export class SessionHost {
     session.actor.send({ type: 'connection.opened', at: this.options.clock() });
     const snapshot = session.actor.getSnapshot();
     port.ready({ callId, resumed, state: snapshot.value, now: this.options.clock(), timezone: session.timezone, hold: snapshot.context.hold });
-    this.options.feed.publish({ type: 'session.started', tenant: tenantId, call_id: callId, resumed, at: new Date(this.options.clock()).toISOString() });
+    this.options.feed.publish({ type: 'session.started', tenant: tenantId, call_id: callId, runtime: session.runtime, resumed, at: new Date(this.options.clock()).toISOString() });
     return { key, sessionId: session.sessionId, timezone: session.timezone };
   }
 
@@ -274,6 +275,7 @@ export class SessionHost {
       sessionId: record.id,
       tenantId: record.tenantId,
       callId: record.callId,
+      runtime: record.runtime,
       timezone,
       actor,
       port: null,

@@ -78,6 +78,8 @@ describe('the inspector page in Chromium', () => {
     await row.locator('[data-field="state"]', { hasText: 'connected' }).waitFor();
     expect(await row.locator('[data-field="hold"]').getAttribute('data-hold-status')).toBe('none');
     expect(await row.locator('[data-field="outcome"]').textContent()).toBe('in call');
+    // The feed names the runtime carrying the call: our own WebSocket here.
+    expect(await row.locator('[data-field="runtime"]').textContent()).toBe('callhold');
 
     await caller.tool('get_current_context');
     await caller.tool('check_customer');
