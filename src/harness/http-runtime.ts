@@ -22,7 +22,7 @@
  * same call going on, resumed with whatever hold the broker still has for it.
  */
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import type { CallClient, Frame, ToolResultFrame } from './runtime-client.js';
+import { FrameInbox, type CallClient, type Frame, type ToolResultFrame } from './runtime-client.js';
 import { TargetError } from './target.js';
 
 export const httpRuntimes = ['vapi', 'retell', 'elevenlabs'] as const;
@@ -160,11 +160,8 @@ async function sessionDetail(env: Environment, callId: string): Promise<SessionD
 
 const HOLD_POLL_MS = 250;
 
-export class HttpCallClient implements CallClient {
-  readonly frames: Frame[] = [];
+export class HttpCallClient extends FrameInbox implements CallClient {
   readonly carriesSpeech: boolean;
-  private waiters: Array<{ match: (frame: Frame) => boolean; resolve: (frame: Frame) => void; from: number }> = [];
-  private listeners: Array<(frame: Frame) => void> = [];
   private closedWith: ((value: { code: number; reason: string }) => void) | null = null;
   private readonly closed: Promise<{ code: number; reason: string }>;
   private toolCounter = 0;
@@ -179,40 +176,16 @@ export class HttpCallClient implements CallClient {
     private hold: WireHold | null,
     private readonly resumed: boolean,
   ) {
+    super();
     this.carriesSpeech = wire.carriesSpeech;
     this.closed = new Promise((resolve) => (this.closedWith = resolve));
-  }
-
-  onFrame(listener: (frame: Frame) => void): () => void {
-    this.listeners.push(listener);
-    return () => {
-      this.listeners = this.listeners.filter((candidate) => candidate !== listener);
-    };
-  }
-
-  private push(frame: Frame): void {
-    this.frames.push(frame);
-    for (const listener of this.listeners) listener(frame);
-    const index = this.frames.length - 1;
-    this.waiters = this.waiters.filter((waiter) => (index >= waiter.from && waiter.match(frame) ? (waiter.resolve(frame), false) : true));
-  }
-
-  next<T extends Frame = Frame>(match: string | ((frame: Frame) => boolean), options: { timeoutMs?: number; fromStart?: boolean; after?: number } = {}): Promise<T> {
-    const predicate = typeof match === 'string' ? (frame: Frame) => frame.type === match : match;
-    const from = options.fromStart ? 0 : (options.after ?? this.frames.length);
-    const seen = this.frames.slice(from).find(predicate);
-    if (seen) return Promise.resolve(seen as T);
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${typeof match === 'string' ? match : 'matching'} frame within ${options.timeoutMs ?? 5000} ms`)), options.timeoutMs ?? 5000);
-      this.waiters.push({ match: predicate, from, resolve: (frame) => (clearTimeout(timer), resolve(frame as T)) });
-    });
   }
 
   async start(): Promise<Frame> {
     if (!this.resumed) await this.wire.start(this.callId, this.phone);
     const ready: Frame = { type: 'session.ready', call_id: this.callId, resumed: this.resumed, hold: this.hold, now: new Date().toISOString() };
     this.watchHold();
-    this.push(ready);
+    this.receive(ready);
     return ready;
   }
 
@@ -222,7 +195,7 @@ export class HttpCallClient implements CallClient {
     const body = await Promise.race([this.wire.tool(this.callId, this.phone, name, args), timeout]).finally(() => clearTimeout(timer));
     const { ok, error, ...result } = body as { ok?: unknown; error?: { code: string; message: string } } & Record<string, unknown>;
     const frame: ToolResultFrame = { type: 'tool.result', id, ok: ok === true, result, ...(error ? { error } : {}) };
-    this.push(frame);
+    this.receive(frame);
     this.holdFrom(name, frame);
     return frame;
   }
@@ -241,7 +214,7 @@ export class HttpCallClient implements CallClient {
 
   private holdUpdate(hold: WireHold): void {
     this.hold = hold.status === 'held' || hold.status === 'extended' ? hold : null;
-    this.push({ type: 'hold.updated', hold });
+    this.receive({ type: 'hold.updated', hold });
   }
 
   /** While a hold is held, asks the admin API whether the broker still has it: these runtimes would not say. */
@@ -276,7 +249,7 @@ export class HttpCallClient implements CallClient {
       const detail = await sessionDetail(this.env, this.callId).catch(() => null);
       if (detail?.status === 'ended') {
         const ended: Frame = { type: 'session.ended', outcome: detail.outcome ?? 'no_booking', appointment: detail.appointment ?? null };
-        this.push(ended);
+        this.receive(ended);
         this.closedWith?.({ code: 1000, reason: '' });
         return ended;
       }

@@ -14,7 +14,7 @@
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import type { FakeCall, FakeRealtime, ClientEventRecord } from './openai-realtime-service.js';
-import type { CallClient, Frame, ToolResultFrame } from './runtime-client.js';
+import { FrameInbox, type CallClient, type Frame, type ToolResultFrame } from './runtime-client.js';
 
 export interface OpenAiCallEnvironment {
   service: FakeRealtime;
@@ -54,10 +54,7 @@ export async function ringBroker(env: OpenAiCallEnvironment, callId: string, pho
   return env.service.waitForSideband(callId, 10_000);
 }
 
-export class OpenAiCallClient implements CallClient {
-  readonly frames: Frame[] = [];
-  private waiters: Array<{ match: (frame: Frame) => boolean; resolve: (frame: Frame) => void; from: number }> = [];
-  private listeners: Array<(frame: Frame) => void> = [];
+export class OpenAiCallClient extends FrameInbox implements CallClient {
   private closedWith: ((value: { code: number; reason: string }) => void) | null = null;
   private readonly closed: Promise<{ code: number; reason: string }>;
   private readonly unsubscribe: Array<() => void> = [];
@@ -72,6 +69,7 @@ export class OpenAiCallClient implements CallClient {
     private hold: WireHold | null,
     private readonly resumed: boolean,
   ) {
+    super();
     this.connectionsAtStart = call.connections;
     this.closed = new Promise((resolve) => (this.closedWith = resolve));
     this.unsubscribe.push(call.onEvent((event) => this.onBrokerEvent(event)));
@@ -86,35 +84,10 @@ export class OpenAiCallClient implements CallClient {
     return new OpenAiCallClient(env, call, previous.hold, true);
   }
 
-  onFrame(listener: (frame: Frame) => void): () => void {
-    this.listeners.push(listener);
-    return () => {
-      this.listeners = this.listeners.filter((candidate) => candidate !== listener);
-    };
-  }
-
-  private push(frame: Frame): void {
-    this.frames.push(frame);
-    for (const listener of this.listeners) listener(frame);
-    const index = this.frames.length - 1;
-    this.waiters = this.waiters.filter((waiter) => (index >= waiter.from && waiter.match(frame) ? (waiter.resolve(frame), false) : true));
-  }
-
-  next<T extends Frame = Frame>(match: string | ((frame: Frame) => boolean), options: { timeoutMs?: number; fromStart?: boolean; after?: number } = {}): Promise<T> {
-    const predicate = typeof match === 'string' ? (frame: Frame) => frame.type === match : match;
-    const from = options.fromStart ? 0 : (options.after ?? this.frames.length);
-    const seen = this.frames.slice(from).find(predicate);
-    if (seen) return Promise.resolve(seen as T);
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${typeof match === 'string' ? match : 'matching'} frame within ${options.timeoutMs ?? 5000} ms`)), options.timeoutMs ?? 5000);
-      this.waiters.push({ match: predicate, from, resolve: (frame) => (clearTimeout(timer), resolve(frame as T)) });
-    });
-  }
-
   /** The call is up once the sideband is: what the broker holds for it is what this caller last heard. */
   async start(): Promise<Frame> {
     const ready: Frame = { type: 'session.ready', call_id: this.call.callId, resumed: this.resumed, hold: this.hold, now: new Date().toISOString() };
-    this.push(ready);
+    this.receive(ready);
     return ready;
   }
 
@@ -124,7 +97,7 @@ export class OpenAiCallClient implements CallClient {
     this.call.functionCall(name, args, { callId });
     const { ok, error, ...result } = await this.call.output(callId, { timeoutMs, fromIndex: mark });
     const frame: ToolResultFrame = { type: 'tool.result', id, ok: ok === true, result, ...(error ? { error } : {}) };
-    this.push(frame);
+    this.receive(frame);
     this.holdFrom(name, frame);
     // The model reads the answer in the response the broker asks for next, and calls its next
     // function inside it, never before it: wait for that request as the model would.
@@ -147,7 +120,7 @@ export class OpenAiCallClient implements CallClient {
 
   private holdUpdate(hold: WireHold): void {
     this.hold = hold.status === 'held' || hold.status === 'extended' ? hold : null;
-    this.push({ type: 'hold.updated', hold });
+    this.receive({ type: 'hold.updated', hold });
   }
 
   /** The broker's system note that the hold expired or was lost (the only hold news OpenAI passes on). */
@@ -175,7 +148,7 @@ export class OpenAiCallClient implements CallClient {
       const detail = (await response.json().catch(() => null)) as { status?: string; outcome?: string; appointment?: unknown } | null;
       if (detail?.status === 'ended') {
         const ended: Frame = { type: 'session.ended', outcome: detail.outcome ?? 'no_booking', appointment: detail.appointment ?? null };
-        this.push(ended);
+        this.receive(ended);
         return ended;
       }
       await new Promise((resolve) => setTimeout(resolve, 100));

@@ -32,27 +32,51 @@ export interface CallClient {
   drop(): void;
 }
 
-export class RuntimeClient implements CallClient {
+/**
+ * The frames a call client has seen, in order, and a way to await the next that matches:
+ * the one piece every `CallClient` shares, whatever carries its call.
+ */
+export abstract class FrameInbox {
   readonly frames: Frame[] = [];
   private waiters: Array<{ match: (frame: Frame) => boolean; resolve: (frame: Frame) => void; from: number }> = [];
   private listeners: Array<(frame: Frame) => void> = [];
+
+  /** Calls `listener` with every frame as it arrives (after it is appended to `frames`); returns an unsubscribe. */
+  onFrame(listener: (frame: Frame) => void): () => void {
+    this.listeners.push(listener);
+    return () => {
+      this.listeners = this.listeners.filter((candidate) => candidate !== listener);
+    };
+  }
+
+  /** The next frame (after those already seen, unless `fromStart`) that matches. */
+  next<T extends Frame = Frame>(match: string | ((frame: Frame) => boolean), options: { timeoutMs?: number; fromStart?: boolean; after?: number } = {}): Promise<T> {
+    const predicate = typeof match === 'string' ? (frame: Frame) => frame.type === match : match;
+    const from = options.fromStart ? 0 : (options.after ?? this.frames.length);
+    const seen = this.frames.slice(from).find(predicate);
+    if (seen) return Promise.resolve(seen as T);
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${typeof match === 'string' ? match : 'matching'} frame within ${options.timeoutMs ?? 5000} ms; got ${JSON.stringify(this.frames.slice(from))}`)), options.timeoutMs ?? 5000);
+      this.waiters.push({ match: predicate, from, resolve: (frame) => (clearTimeout(timer), resolve(frame as T)) });
+    });
+  }
+
+  /** Appends a frame, tells the listeners, and resolves whoever waits for it. */
+  protected receive(frame: Frame): void {
+    this.frames.push(frame);
+    for (const listener of this.listeners) listener(frame);
+    const index = this.frames.length - 1;
+    this.waiters = this.waiters.filter((waiter) => (index >= waiter.from && waiter.match(frame) ? (waiter.resolve(frame), false) : true));
+  }
+}
+
+export class RuntimeClient extends FrameInbox implements CallClient {
   private readonly closed: Promise<{ code: number; reason: string }>;
   private toolCounter = 0;
 
   private constructor(readonly socket: WebSocket) {
-    socket.on('message', (data) => {
-      const frame = JSON.parse(data.toString()) as Frame;
-      this.frames.push(frame);
-      for (const listener of this.listeners) listener(frame);
-      const index = this.frames.length - 1;
-      this.waiters = this.waiters.filter((waiter) => {
-        if (index >= waiter.from && waiter.match(frame)) {
-          waiter.resolve(frame);
-          return false;
-        }
-        return true;
-      });
-    });
+    super();
+    socket.on('message', (data) => this.receive(JSON.parse(data.toString()) as Frame));
     this.closed = new Promise((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   }
 
@@ -70,32 +94,12 @@ export class RuntimeClient implements CallClient {
     });
   }
 
-  /** Calls `listener` with every frame as it arrives (after it is appended to `frames`); returns an unsubscribe. */
-  onFrame(listener: (frame: Frame) => void): () => void {
-    this.listeners.push(listener);
-    return () => {
-      this.listeners = this.listeners.filter((candidate) => candidate !== listener);
-    };
-  }
-
   send(frame: Record<string, unknown>): void {
     this.socket.send(JSON.stringify(frame));
   }
 
   sendRaw(data: string | Buffer): void {
     this.socket.send(data);
-  }
-
-  /** The next frame (after those already seen, unless `fromStart`) that matches. */
-  next<T extends Frame = Frame>(match: string | ((frame: Frame) => boolean), options: { timeoutMs?: number; fromStart?: boolean; after?: number } = {}): Promise<T> {
-    const predicate = typeof match === 'string' ? (frame: Frame) => frame.type === match : match;
-    const from = options.fromStart ? 0 : (options.after ?? this.frames.length);
-    const seen = this.frames.slice(from).find(predicate);
-    if (seen) return Promise.resolve(seen as T);
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${typeof match === 'string' ? match : 'matching'} frame within ${options.timeoutMs ?? 5000} ms; got ${JSON.stringify(this.frames.slice(from))}`)), options.timeoutMs ?? 5000);
-      this.waiters.push({ match: predicate, from, resolve: (frame) => (clearTimeout(timer), resolve(frame as T)) });
-    });
   }
 
   async start(options: { from?: string; locale?: string } = {}): Promise<Frame> {
