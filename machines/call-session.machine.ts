@@ -11,6 +11,7 @@
 import { and, assign, emit, enqueueActions, fromPromise, raise, setup } from 'xstate';
 import type {
   CallSessionContext,
+  HoldOfSession,
   CallSessionEmitted,
   CallSessionEvent,
   CallSessionInput,
@@ -71,7 +72,7 @@ const outcomeOf = (context: CallSessionContext, dropped: boolean): SessionOutcom
 const releaseHoldThenFinish = (params: { dropped: boolean }) => ({
   invoke: {
     src: 'releaseHold' as const,
-    input: ({ context }: { context: CallSessionContext }) => ({ holdId: context.hold?.id ?? null }),
+    input: ({ context }: { context: CallSessionContext }) => ({ sessionId: context.sessionId, holdId: context.hold?.id ?? null }),
     onDone: { target: 'ended', actions: ['announceRelease' as const, { type: 'finish' as const, params }] },
     onError: { target: 'ended', actions: { type: 'finish' as const, params } },
   },
@@ -86,9 +87,9 @@ export const callSessionMachine = setup({
   },
   actors: {
     runTool: fromPromise<ToolOutcome, { call: ToolCall; session: SessionView }>(notProvided('runTool')),
-    extendHold: fromPromise<ExtensionResult, { holdId: string }>(notProvided('extendHold')),
-    expireHold: fromPromise<ExpiryCheck, { holdId: string }>(notProvided('expireHold')),
-    releaseHold: fromPromise<void, { holdId: string | null }>(notProvided('releaseHold')),
+    extendHold: fromPromise<ExtensionResult, HoldOfSession>(notProvided('extendHold')),
+    expireHold: fromPromise<ExpiryCheck, HoldOfSession>(notProvided('expireHold')),
+    releaseHold: fromPromise<void, HoldOfSession<string | null>>(notProvided('releaseHold')),
   },
   delays: {
     untilHoldDeadline: 0,
@@ -162,7 +163,7 @@ export const callSessionMachine = setup({
           if (outcome.hold?.kind === 'placed') enqueue.raise({ type: 'hold.placed', hold: outcome.hold.hold });
           if (outcome.hold?.kind === 'ended') enqueue.raise({ type: 'hold.ended', status: outcome.hold.status });
         } else if (outcome.hold?.kind === 'placed' && outcome.hold.hold.id !== current) {
-          enqueue.spawnChild('releaseHold', { input: { holdId: outcome.hold.hold.id } });
+          enqueue.spawnChild('releaseHold', { input: { sessionId: context.sessionId, holdId: outcome.hold.hold.id } });
         }
       }
       enqueue.raise({ type: 'tools.settled' });
@@ -300,7 +301,7 @@ export const callSessionMachine = setup({
                 extending: {
                   invoke: {
                     src: 'extendHold',
-                    input: ({ context }) => ({ holdId: context.hold!.id }),
+                    input: ({ context }) => ({ sessionId: context.sessionId, holdId: context.hold!.id }),
                     onDone: [
                       {
                         guard: ({ event }) => event.output.extended,
@@ -332,7 +333,7 @@ export const callSessionMachine = setup({
                 checkingExpiry: {
                   invoke: {
                     src: 'expireHold',
-                    input: ({ context }) => ({ holdId: context.hold!.id }),
+                    input: ({ context }) => ({ sessionId: context.sessionId, holdId: context.hold!.id }),
                     onDone: [
                       {
                         guard: ({ event }) => event.output.status === 'held',

@@ -83,6 +83,12 @@ export interface SessionView {
 }
 
 /** Result of asking storage to end a hold whose deadline has passed. */
+/** What the hold actors work on: the session's hold (its id is what storage fences the write by). */
+export interface HoldOfSession<HoldId = string> {
+  sessionId: string;
+  holdId: HoldId;
+}
+
 export type ExpiryCheck = { status: 'held'; expiresAt: number } | { status: 'expired' | 'lost' | 'released' | 'booked' };
 export type ExtensionResult = { extended: true; expiresAt: number } | { extended: false; status: 'expired' | 'lost' | 'released' | 'booked' };
 

@@ -13,6 +13,8 @@ import type { Config } from './config.js';
 import { CountingSessionStore } from './observability/counting-session-store.js';
 import { BrokerMetrics } from './observability/metrics.js';
 import { EventLog } from './sessions/event-log.js';
+import { InstanceLease, SESSION_OWNER_CHANNEL } from './sessions/instance-lease.js';
+import { SessionOwnership } from './sessions/ownership.js';
 import { SessionFeed } from './sessions/session-feed.js';
 import { provideSessionMachine } from './sessions/session-machine.js';
 import { SessionHost } from './sessions/session-host.js';
@@ -70,6 +72,7 @@ export class Broker {
   readonly calendarSync: CalendarSync;
   private readonly bookingStore: DrizzleBookingStore;
   private readonly eventLog: EventLog;
+  private readonly lease: InstanceLease;
   private sweeper: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: BrokerOptions) {
@@ -94,9 +97,11 @@ export class Broker {
     const tools = new ToolRunner({ catalogs, booking, clock: now });
     this.eventLog = new EventLog(sessionStore, logger);
     const answers = new ToolAnswers(sessionStore, this.eventLog, logger);
+    const ownership = new SessionOwnership(config.instanceId);
     this.sessions = new SessionHost({
-      machine: provideSessionMachine({ tools, bookingStore: this.bookingStore, answers, holdTtlMs: config.holdTtlMs, clock }),
+      machine: provideSessionMachine({ tools, bookingStore: this.bookingStore, answers, ownership, holdTtlMs: config.holdTtlMs, clock }),
       answers,
+      ownership,
       sessionStore,
       catalogs,
       bookingStore: this.bookingStore,
@@ -130,7 +135,6 @@ export class Broker {
     this.openAiCalls = new OpenAiIncomingCalls({
       host: this.sessions,
       settingsOf: (tenantId) => this.integrationSettings.require(tenantId, 'openai_realtime'),
-      liveSessions: () => sessionStore.liveSessions(),
       catalogs,
       logger,
       baseUrl: config.openAiBaseUrl,
@@ -138,18 +142,28 @@ export class Broker {
       resumeGraceMs: config.resumeGraceMs,
       clock,
     });
+    this.lease = new InstanceLease({
+      instanceId: config.instanceId,
+      leaseMs: config.instanceLeaseMs,
+      store: sessionStore,
+      host: this.sessions,
+      logger,
+      onAdopted: (records) => {
+        this.openAiCalls.redial(records).then(
+          (redialled) => redialled > 0 && logger.info({ redialled }, 'redialled the sidebands of OpenAI calls taken on'),
+          (error) => logger.warn({ err: error }, 'redialling OpenAI calls taken on failed'),
+        );
+      },
+      listen: database.listen ? (onNotify) => database.listen!(SESSION_OWNER_CHANNEL, onNotify) : undefined,
+    });
   }
 
-  /** Resumes sessions left live by a previous process and starts the expired-hold sweep. */
+  /**
+   * Joins the instances on the database (its lease, takeover notices), resumes the sessions
+   * it owned before a restart and those nobody serves, and starts the expired-hold sweep.
+   */
   async start(): Promise<void> {
-    const recovered = await this.sessions.recover();
-    if (recovered > 0) this.options.logger.info({ recovered }, 'recovered live sessions');
-    // Their sessions are live again: OpenAI calls get their sidebands back (ours reconnect by themselves).
-    const redialled = await this.openAiCalls.redialRecovered().catch((error) => {
-      this.options.logger.warn({ err: error }, 'redialling recovered OpenAI calls failed');
-      return 0;
-    });
-    if (redialled > 0) this.options.logger.info({ redialled }, 'redialled the sidebands of recovered OpenAI calls');
+    await this.lease.start();
     this.sweeper = setInterval(() => {
       this.bookingStore.sweepExpiredHolds().catch((error) => this.options.logger.warn({ err: error }, 'hold sweep failed'));
     }, HOLD_SWEEP_INTERVAL_MS);
@@ -166,12 +180,17 @@ export class Broker {
    */
   async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
+    this.lease.stop();
     this.openAiCalls.stop();
     // Bounded (1 s) on its own, and beside the sessions' writes so the two bounds do not add up.
     const calendarStopped = this.calendarSync.stop().catch((error) => this.options.logger.warn({ err: error }, 'calendar sync did not stop cleanly'));
     let timer: NodeJS.Timeout | undefined;
     const stored = await Promise.race([
-      this.sessions.shutdown().then(() => this.eventLog.flush()).then(() => true),
+      this.sessions
+        .shutdown()
+        .then(() => this.eventLog.flush())
+        .then(() => this.lease.release())
+        .then(() => true),
       new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), STOP_STORAGE_TIMEOUT_MS))),
     ]);
     clearTimeout(timer);

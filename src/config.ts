@@ -2,6 +2,8 @@
  * Configuration from the environment (PROTOCOL §1), validated once at start.
  * A bad value stops the start with a message naming the variable.
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { BrokerError } from './errors.js';
 
@@ -27,6 +29,11 @@ const environmentSchema = z.object({
   OPENAI_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default('https://api.openai.com/v1'),
   OPENAI_REALTIME_URL: z.url({ protocol: /^wss?$/, error: 'must be a ws(s) URL' }).default('wss://api.openai.com/v1/realtime'),
   HTTP_SESSION_IDLE_S: seconds(300),
+  INSTANCE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,100}$/, 'must be 1–100 letters, digits or . _ : -')
+    .optional(),
+  INSTANCE_LEASE_S: seconds(10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -52,6 +59,10 @@ export interface Config {
   openAiBaseUrl: string;
   /** The Realtime sideband WebSocket; `?call_id=` is appended. */
   openAiRealtimeUrl: string;
+  /** This instance's name in session ownership (PROTOCOL §3); unique among the instances on one database. */
+  instanceId: string;
+  /** An instance silent this long is taken for dead: others adopt its live sessions. */
+  instanceLeaseMs: number;
 }
 
 /** Reads and checks the environment; throws a BrokerError `INVALID_CONFIG` naming every bad variable. */
@@ -84,5 +95,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     calcomBaseUrl: e.CALCOM_BASE_URL.replace(/\/+$/, ''),
     openAiBaseUrl: e.OPENAI_BASE_URL.replace(/\/+$/, ''),
     openAiRealtimeUrl: e.OPENAI_REALTIME_URL,
+    // Generated: unique per process, so two instances never share one by accident.
+    instanceId: e.INSTANCE_ID ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 60)}-${randomBytes(4).toString('hex')}`,
+    instanceLeaseMs: e.INSTANCE_LEASE_S * 1000,
   };
 }

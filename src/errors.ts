@@ -21,6 +21,8 @@ export type BrokerErrorCode =
   | 'INVALID_CATALOG'
   | 'INVALID_REQUEST'
   | 'INVALID_CONFIG'
+  /** Another broker instance took the session over (PROTOCOL §3): this one must not write for it. */
+  | 'TAKEN_OVER'
   | 'INTERNAL';
 
 const httpStatus: Record<BrokerErrorCode, number> = {
@@ -40,6 +42,7 @@ const httpStatus: Record<BrokerErrorCode, number> = {
   RATE_LIMITED: 429,
   UNAVAILABLE: 503,
   INVALID_CONFIG: 500,
+  TAKEN_OVER: 409,
   INTERNAL: 500,
 };
 
@@ -73,6 +76,8 @@ export class BrokerError extends Error {
     return { error: { code: this.code, message: this.message, ...(this.options.issues ? { issues: this.options.issues } : {}) } };
   }
 }
+
+export const isTakenOver = (error: unknown): boolean => error instanceof BrokerError && error.code === 'TAKEN_OVER';
 
 export const isToolError = (error: unknown): error is BrokerError & { code: ToolErrorCode } =>
   error instanceof BrokerError && (toolErrorCodes as readonly string[]).includes(error.code);

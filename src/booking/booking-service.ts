@@ -6,7 +6,7 @@
 import type { Catalog, Customer, Service, StaffMember } from './catalog.js';
 import { staffOffering } from './catalog.js';
 import { alternatives, alternativesWindow, judgeSlot, localDays, type Slot, type SlotQuery } from './availability.js';
-import type { AppointmentRecord, BookingDetails, BookingStore, CatalogStore, HoldRecord, InstantRange } from './ports.js';
+import type { AppointmentRecord, BookingDetails, BookingStore, CatalogStore, HoldRecord, InstantRange, SessionFence } from './ports.js';
 
 export type Unavailable = 'SLOT_TAKEN' | 'OUTSIDE_HOURS' | 'IN_THE_PAST';
 
@@ -67,20 +67,20 @@ export class BookingService {
   }
 
   /** Gives a hold up; false when it was no longer held. */
-  releaseHold(holdId: string): Promise<boolean> {
-    return this.options.store.releaseHold(holdId);
+  releaseHold(holdId: string, fence: SessionFence | null = null): Promise<boolean> {
+    return this.options.store.releaseHold(holdId, fence);
   }
 
   /** Cancels an appointment for a caller: only one booked under their number; null when there is none. */
-  cancelForCaller(tenantId: string, appointmentId: string, phone: string): Promise<AppointmentRecord | null> {
-    return this.options.store.cancelAppointment(tenantId, appointmentId, phone);
+  cancelForCaller(tenantId: string, appointmentId: string, phone: string, fence: SessionFence | null = null): Promise<AppointmentRecord | null> {
+    return this.options.store.cancelAppointment(tenantId, appointmentId, phone, fence);
   }
 
   /**
    * Holds the requested slot if it is free, releasing `currentHoldId` only when the new
    * hold is placed. The session's own current hold never counts against it.
    */
-  async hold(request: SlotRequest, owner: { sessionId: string | null; callId: string | null; currentHoldId: string | null }): Promise<HoldOutcome> {
+  async hold(request: SlotRequest, owner: { sessionId: string | null; callId: string | null; currentHoldId: string | null; epoch?: number | null }): Promise<HoldOutcome> {
     const { store, holdTtlMs, holdMaxMs } = this.options;
     const verdict = await this.judge(request, owner.currentHoldId);
     if (verdict.free) {
@@ -88,6 +88,7 @@ export class BookingService {
         const placed = await store.placeHold({
           ...this.claimOf(request, slot),
           sessionId: owner.sessionId,
+          epoch: owner.epoch ?? null,
           callId: owner.callId,
           ttlMs: holdTtlMs,
           maxMs: holdMaxMs,

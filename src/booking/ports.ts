@@ -18,6 +18,17 @@ export const blockSources = ['front_desk', 'calendar'] as const;
 export type BlockSource = (typeof blockSources)[number];
 
 
+/**
+ * The ownership a live call's session is written under (PROTOCOL §3): its id and the
+ * epoch this broker instance holds. Storage checks the epoch in the write's own statement
+ * and refuses with `TAKEN_OVER` once another instance has taken the session over. Writes
+ * without a fence (the front desk, the calendar) belong to no session.
+ */
+export interface SessionFence {
+  sessionId: string;
+  epoch: number;
+}
+
 export interface HoldRecord {
   id: string;
   tenantId: string;
@@ -68,6 +79,8 @@ export interface HoldRequest extends SlotClaim {
   callId: string | null;
   ttlMs: number;
   maxMs: number;
+  /** The ownership epoch of `sessionId` this hold is placed under (see `SessionFence`). */
+  epoch?: number | null;
   /** Released in the same transaction, and only if the new hold is placed. */
   replacesHoldId?: string | null;
 }
@@ -79,6 +92,8 @@ export interface BookingDetails {
   sessionId: string | null;
   /** A retried request with the same key returns the first appointment. */
   idempotencyKey: string | null;
+  /** The ownership epoch of `sessionId` this booking is made under (see `SessionFence`). */
+  epoch?: number | null;
   /** Who books; a call when not said. */
   source?: AppointmentSource;
 }
@@ -110,10 +125,11 @@ export interface BookingStore {
   /** Claims that overlap `window`; a hold or appointment being replaced can be left out. */
   liveClaims(tenantId: string, staffIds: string[], window: InstantRange, ignoreHoldId?: string | null, ignoreAppointmentId?: string | null): Promise<StaffClaim[]>;
   placeHold(request: HoldRequest): Promise<PlaceHoldResult>;
-  extendHold(holdId: string, ttlMs: number): Promise<ExtendHoldResult>;
+  /** `fence`: the session the hold is extended for, when it is a live call's (see `SessionFence`); likewise below. */
+  extendHold(holdId: string, ttlMs: number, fence?: SessionFence | null): Promise<ExtendHoldResult>;
   /** Ends a hold whose deadline has passed (by the database clock). */
-  expireHold(holdId: string): Promise<ExpireHoldResult>;
-  releaseHold(holdId: string): Promise<boolean>;
+  expireHold(holdId: string, fence?: SessionFence | null): Promise<ExpireHoldResult>;
+  releaseHold(holdId: string, fence?: SessionFence | null): Promise<boolean>;
   convertHold(holdId: string, details: BookingDetails): Promise<ConvertHoldResult>;
   /** Claims and books in one transaction, releasing `releasesHoldId` only on success. */
   bookDirect(claim: SlotClaim, details: BookingDetails, releasesHoldId?: string | null): Promise<DirectBookingResult>;
@@ -126,7 +142,7 @@ export interface BookingStore {
   listAppointments(tenantId: string, window: InstantRange): Promise<AppointmentRecord[]>;
   upcomingAppointments(tenantId: string, phone: string, from: Date): Promise<AppointmentRecord[]>;
   /** Cancels only an appointment booked under `phone`; null when there is none. */
-  cancelAppointment(tenantId: string, appointmentId: string, phone: string): Promise<AppointmentRecord | null>;
+  cancelAppointment(tenantId: string, appointmentId: string, phone: string, fence?: SessionFence | null): Promise<AppointmentRecord | null>;
   /** What a session holds according to storage: its hold still `held`, its latest booked appointment. */
   sessionHoldings(sessionId: string): Promise<{ hold: HoldRecord | null; appointment: AppointmentRecord | null }>;
   /** Expires every hold past its deadline; the backstop behind each session's own timer. */

@@ -4,6 +4,8 @@
  * storage hiccups), so this is where an operator's counter can see them without the
  * sessions code knowing about metrics. Errors still reach the caller unchanged.
  */
+import type { SessionFence } from '../booking/ports.js';
+import { isTakenOver } from '../errors.js';
 import type { Database } from '../store/database.js';
 import { DrizzleSessionStore, type SessionEventRecord, type ToolAnswerRecord } from '../store/session-store.js';
 import type { BrokerMetrics } from './metrics.js';
@@ -27,11 +29,12 @@ export class CountingSessionStore extends DrizzleSessionStore {
     }
   }
 
-  override async saveSession(sessionId: string, changes: SessionChanges): Promise<void> {
+  override async saveSession(fence: SessionFence, changes: SessionChanges): Promise<void> {
     try {
-      await super.saveSession(sessionId, changes);
+      await super.saveSession(fence, changes);
     } catch (error) {
-      this.metrics.storageFailed('snapshot');
+      // A write refused because another instance owns the session is not a storage failure.
+      if (!isTakenOver(error)) this.metrics.storageFailed('snapshot');
       throw error;
     }
   }

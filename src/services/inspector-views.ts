@@ -8,7 +8,7 @@ import { callSessionMachine } from '../../machines/call-session.machine.js';
 import { CALL_SESSION_MACHINE_VERSION, type CallSessionContext, type HoldView } from '../../machines/call-session.types.js';
 import type { CatalogCache } from '../booking/catalog-cache.js';
 import { isoIn, wireAppointment } from '../protocol/records.js';
-import type { SessionEventRecord, SessionOutcome, SessionRecord, SessionStatus } from '../sessions/ports.js';
+import type { StoredSessionEvent, SessionOutcome, SessionRecord, SessionStatus } from '../sessions/ports.js';
 import type { SessionHost } from '../sessions/session-host.js';
 import type { InspectedHold, InspectorQueries } from '../store/inspector-queries.js';
 import type { DrizzleSessionStore } from '../store/session-store.js';
@@ -129,7 +129,7 @@ function describeListed({ record, state, context, connected }: SessionView, zone
   };
 }
 
-function describeDetail(session: SessionView, events: SessionEventRecord[], holds: InspectedHold[], zone: string) {
+function describeDetail(session: SessionView, events: StoredSessionEvent[], holds: InspectedHold[], zone: string) {
   const { record, context } = session;
   // A tool call as each runtime logs it (our `tool.call`, OpenAI's function call, …): an event in, with the call's id and a `name`.
   const toolNames = new Map<string, string>();
@@ -170,7 +170,7 @@ function describeDetail(session: SessionView, events: SessionEventRecord[], hold
   };
 }
 
-function summarize(record: SessionRecord, events: SessionEventRecord[], toolNames: Map<string, string>, holds: InspectedHold[]) {
+function summarize(record: SessionRecord, events: StoredSessionEvent[], toolNames: Map<string, string>, holds: InspectedHold[]) {
   const latencies = new Map<string, number[]>();
   for (const event of events) {
     // A tool's answer as each runtime logs it: an event out, with the call's id and the tool's latency.

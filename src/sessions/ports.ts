@@ -5,6 +5,7 @@
  * encode what the session emits. Storage implements `SessionStore` (src/store/).
  */
 import type { CallSessionEmitted, HoldView, SessionOutcome } from '../../machines/call-session.types.js';
+import type { SessionFence } from '../booking/ports.js';
 import type { SessionRuntime } from '../integrations/settings.js';
 
 /** Why the host closes a session's connection; each transport maps it to its own close code. */
@@ -60,11 +61,19 @@ export interface SessionRecord {
   snapshot: unknown;
   machineVersion: number;
   runtime: SessionRuntime;
+  /** The instance that owns the session, and the epoch of that ownership (PROTOCOL §3). */
+  ownerInstance: string | null;
+  ownerEpoch: number;
 }
 
-/** One entry of a session's event log: a frame or request of its runtime, in or out. */
+/**
+ * One entry of a session's event log: a frame or request of its runtime, in or out.
+ * `epoch`: the ownership it was recorded under; storage drops it when the session has
+ * another owner by then (PROTOCOL §3: an instance that lost a session never writes for it).
+ */
 export interface SessionEventRecord {
   sessionId: string;
+  epoch: number;
   at: Date;
   direction: 'in' | 'out';
   type: string;
@@ -73,9 +82,14 @@ export interface SessionEventRecord {
   latencyMs: number | null;
 }
 
+/** An entry of the event log as stored: the epoch it was recorded under is not kept. */
+export type StoredSessionEvent = Omit<SessionEventRecord, 'epoch'>;
+
 /** The first answer to a tool call id, replayed when the id comes again. */
 export interface ToolAnswerRecord {
   sessionId: string;
+  /** As for `SessionEventRecord`. */
+  epoch: number;
   toolCallId: string;
   name: string;
   response: unknown;
@@ -89,13 +103,38 @@ export interface SessionChanges {
   ended?: boolean;
 }
 
-/** Sessions, their snapshots, event log and tool answers in storage. */
+/** Who opens a session: this instance, and the epoch it holds the session at already, if any. */
+export interface SessionOpener {
+  instanceId: string;
+  heldEpoch: number | null;
+}
+
+/**
+ * Sessions, their snapshots, event log and tool answers in storage, and which broker
+ * instance owns each live session (PROTOCOL §3). Every write for a session is fenced by
+ * the ownership epoch it is made under.
+ */
 export interface SessionStore {
-  /** The session for (tenant, call), created live if there is none yet. */
-  openSession(tenantId: string, callId: string, machineVersion: number, runtime?: SessionRuntime): Promise<{ session: SessionRecord; created: boolean }>;
+  /**
+   * The session for (tenant, call), created live and owned by `opener` if there is none
+   * yet. A live one that `opener` does not hold at `heldEpoch` is taken over (a new epoch,
+   * the old owner is told); an ended one is returned as it is.
+   */
+  openSession(tenantId: string, callId: string, machineVersion: number, opener: SessionOpener, runtime?: SessionRuntime): Promise<{ session: SessionRecord; created: boolean }>;
   findSession(tenantId: string, callId: string): Promise<SessionRecord | null>;
-  liveSessions(): Promise<SessionRecord[]>;
-  saveSession(sessionId: string, changes: SessionChanges): Promise<void>;
+  /**
+   * Takes over the live sessions no live instance serves (their owner's lease ran out, or
+   * they have none) and, with `own`, this instance's own from before a restart.
+   */
+  adoptSessions(instanceId: string, own: boolean, limit: number): Promise<SessionRecord[]>;
+  /** The instance is alive for `leaseMs` more; the first renewal registers it. */
+  renewLease(instanceId: string, leaseMs: number): Promise<void>;
+  /** The instance stops: its sessions may be adopted at once. */
+  endLease(instanceId: string): Promise<void>;
+  /** Which of these fences no longer hold: the session has another owner, or is gone. */
+  lostSessions(held: SessionFence[]): Promise<string[]>;
+  /** @throws BrokerError `TAKEN_OVER` when the session is no longer owned at `fence`'s epoch (nothing is written) */
+  saveSession(fence: SessionFence, changes: SessionChanges): Promise<void>;
   /** Stores answers first, then events: a failed event write cannot take answers with it. */
   appendLog(events: SessionEventRecord[], answers: ToolAnswerRecord[]): Promise<void>;
   /** Keeps the first answer to each id. */

@@ -6,8 +6,17 @@
  * an integration's socket or webhook, and tests.
  *
  * Lifecycle: `open` (create, resume, restore from storage, or take over from another
- * port), `dispatch`, `disconnect` (the grace period starts), `recover` (after a restart),
- * `shutdown` (leave every call resumable). Holds and appointments are in the database
+ * port or another instance), `dispatch`, `disconnect` (the grace period starts), `recover`
+ * (after a restart), `adopt` (sessions of an instance that died), `shutdown` (leave every
+ * call resumable).
+ *
+ * Several instances (PROTOCOL §3): the instance holding a call's newest connection owns
+ * its session. Opening a session another instance owns takes it over in storage (a new
+ * epoch), and every write for a session is fenced by the epoch this instance holds
+ * (`SessionOwnership`), so an instance that lost a session cannot write for it again. The
+ * old owner lets its copy go, and closes its connection as taken over, as soon as it
+ * learns of the loss: from the takeover notice (`ownerMoved`), from a refused write, or
+ * from its lease check (`checkOwnership`); correctness never waits for any of them. Holds and appointments are in the database
  * before their answer goes out, and a restored session takes the database's word for
  * them, so an answer given is never forgotten; snapshots are written in the background by
  * each session's `SnapshotWriter`, and the end of a call is told only once its final
@@ -23,6 +32,8 @@ import { languageOf, messages } from '../language/index.js';
 import { withinDeadline } from '../services/deadline.js';
 import { appointmentView, holdView } from '../tools/machine-views.js';
 import type { EventLog } from './event-log.js';
+import type { SessionFence } from '../booking/ports.js';
+import type { SessionOwnership } from './ownership.js';
 import type { SessionEventRecord, SessionOpening, SessionPort, SessionRecord, SessionStore } from './ports.js';
 import type { SessionFeed } from './session-feed.js';
 import { SESSION_SYSTEM_ID, type ProvidedSessionMachine } from './session-machine.js';
@@ -35,6 +46,8 @@ type SessionSnapshot = SnapshotFrom<ProvidedSessionMachine>;
 interface LiveSession {
   key: string;
   sessionId: string;
+  /** The ownership epoch this instance holds the session at. */
+  epoch: number;
   tenantId: string;
   callId: string;
   runtime: SessionRecord['runtime'];
@@ -46,6 +59,8 @@ interface LiveSession {
   /** The state value last published to the feed. */
   lastValue: string | null;
   ended: boolean;
+  /** Another instance owns the session now: this copy writes and tells nothing more. */
+  takenOver: boolean;
 }
 
 export interface SessionHostOptions {
@@ -55,6 +70,7 @@ export interface SessionHostOptions {
   bookingStore: BookingStore;
   eventLog: EventLog;
   answers: ToolAnswers;
+  ownership: SessionOwnership;
   feed: SessionFeed;
   logger: FastifyBaseLogger;
   clock: () => number;
@@ -67,11 +83,16 @@ export interface SessionHostOptions {
 export interface SessionHandle {
   readonly key: string;
   readonly sessionId: string;
+  /** The epoch the session was opened at: what its transport records is fenced by it. */
+  readonly epoch: number;
   readonly timezone: string;
 }
 
 /** One entry of a session's event log, as a transport records its own frames or requests. */
 export type LoggedEntry = Pick<SessionEventRecord, 'direction' | 'type' | 'payload'> & Partial<Pick<SessionEventRecord, 'toolCallId' | 'latencyMs'>>;
+
+/** Sessions adopted per lease check: a dead instance's calls move over in bounded steps. */
+const ADOPT_BATCH = 500;
 
 /** How long an open waits for an earlier open of the same call before it goes ahead anyway. */
 const EARLIER_OPEN_WAIT_MS = 500;
@@ -80,9 +101,14 @@ const keyOf = (tenantId: string, callId: string) => `${tenantId}\u0000${callId}`
 
 export class SessionHost {
   private readonly live = new Map<string, LiveSession>();
+  private readonly bySessionId = new Map<string, LiveSession>();
   private readonly opening = new Map<string, Promise<unknown>>();
+  /** Shut down: sessions adopted by a lease beat still under way are left to storage. */
+  private closed = false;
 
-  constructor(private readonly options: SessionHostOptions) {}
+  constructor(private readonly options: SessionHostOptions) {
+    options.ownership.whenLost((fence) => this.lostAt(fence));
+  }
 
   get size(): number {
     return this.live.size;
@@ -127,6 +153,7 @@ export class SessionHost {
   log(handle: SessionHandle, entry: LoggedEntry): void {
     this.options.eventLog.record({
       sessionId: handle.sessionId,
+      epoch: handle.epoch,
       at: new Date(this.options.clock()),
       toolCallId: null,
       latencyMs: null,
@@ -154,20 +181,39 @@ export class SessionHost {
     session.actor.send({ type: 'connection.lost', at: this.options.clock() });
   }
 
-  /** Brings back the sessions that were live when the broker stopped; each waits for its runtime for the grace period. */
-  async recover(): Promise<number> {
-    const records = await this.options.sessionStore.liveSessions();
-    let recovered = 0;
-    for (const record of records) {
-      const key = keyOf(record.tenantId, record.callId);
-      if (this.live.has(key)) continue;
-      if (await this.revive(key, record)) recovered++;
+  /**
+   * Brings back the sessions this instance owned when it stopped, and those of instances
+   * that are gone; each waits for its runtime for the grace period. Returns their records.
+   */
+  recover(): Promise<SessionRecord[]> {
+    return this.adoptFromStorage(true);
+  }
+
+  /** Takes over the live sessions of instances whose lease has run out (killed, or paused). */
+  adopt(): Promise<SessionRecord[]> {
+    return this.adoptFromStorage(false);
+  }
+
+  /** Another instance took the session over at `epoch` (its notice): let this copy go. */
+  ownerMoved(sessionId: string, epoch: number): void {
+    const session = this.bySessionId.get(sessionId);
+    if (session && session.epoch < epoch) this.letGo(session);
+  }
+
+  /** Asks storage which sessions this instance still owns, and lets go of the others. */
+  async checkOwnership(): Promise<number> {
+    const held = [...this.live.values()].map(({ sessionId, epoch }) => ({ sessionId, epoch }));
+    const lost = await this.options.sessionStore.lostSessions(held);
+    for (const sessionId of lost) {
+      const epoch = held.find((fence) => fence.sessionId === sessionId)!.epoch;
+      this.lostAt({ sessionId, epoch });
     }
-    return recovered;
+    return lost.length;
   }
 
   /** Stops every actor without ending its call, so a restarted broker can resume them all. */
   async shutdown(): Promise<void> {
+    this.closed = true;
     const writes: Promise<void>[] = [];
     for (const session of this.live.values()) {
       writes.push(session.snapshots.write());
@@ -177,7 +223,7 @@ export class SessionHost {
     await Promise.all(writes);
     for (const session of this.live.values()) {
       session.actor.stop();
-      this.options.answers.forget(session.sessionId);
+      this.forget(session);
     }
     this.live.clear();
     await this.options.eventLog.flush();
@@ -203,7 +249,8 @@ export class SessionHost {
     if (!session) {
       const catalog = await this.options.catalogs.get(tenantId);
       const timezone = catalog?.timezone ?? 'UTC';
-      const { session: record, created } = await this.options.sessionStore.openSession(tenantId, callId, CALL_SESSION_MACHINE_VERSION, opening.runtime);
+      const opener = { instanceId: this.options.ownership.instanceId, heldEpoch: null };
+      const { session: record, created } = await this.options.sessionStore.openSession(tenantId, callId, CALL_SESSION_MACHINE_VERSION, opener, opening.runtime);
       if (record.status === 'ended') {
         const appointment = (record.snapshot as SessionSnapshot | null)?.context?.appointment ?? null;
         port.emitted({ type: 'session.ended', outcome: record.outcome ?? 'no_booking', appointment }, timezone);
@@ -213,7 +260,10 @@ export class SessionHost {
       // An earlier open of this call that was given up on may have finished meanwhile.
       const meanwhile = this.live.get(key);
       if (meanwhile) {
+        // This open took the session over from that one in storage: it now holds the new epoch.
         session = meanwhile;
+        session.epoch = record.ownerEpoch;
+        this.options.ownership.own(session.sessionId, session.epoch);
       } else {
         const revived = created ? null : await this.revive(key, record);
         session = revived ?? this.create(key, record, opening, timezone, created);
@@ -226,7 +276,7 @@ export class SessionHost {
     const snapshot = session.actor.getSnapshot();
     port.ready({ callId, resumed, state: snapshot.value, now: this.options.clock(), timezone: session.timezone, hold: snapshot.context.hold });
     this.options.feed.publish({ type: 'session.started', tenant: tenantId, call_id: callId, runtime: session.runtime, resumed, at: new Date(this.options.clock()).toISOString() });
-    return { key, sessionId: session.sessionId, timezone: session.timezone };
+    return { key, sessionId: session.sessionId, epoch: session.epoch, timezone: session.timezone };
   }
 
   /** `fresh`: the session record was created just now, so no earlier answers of it exist anywhere. */
@@ -273,18 +323,22 @@ export class SessionHost {
     const session: LiveSession = {
       key,
       sessionId: record.id,
+      epoch: record.ownerEpoch,
       tenantId: record.tenantId,
       callId: record.callId,
       runtime: record.runtime,
       timezone,
       actor,
       port: null,
-      snapshots: new SnapshotWriter(record.id, actor, this.options.sessionStore, logger),
+      snapshots: new SnapshotWriter(record.id, actor, this.options.sessionStore, this.options.ownership, logger),
       logger,
       lastValue: null,
       ended: false,
+      takenOver: false,
     };
     this.live.set(key, session);
+    this.bySessionId.set(record.id, session);
+    this.options.ownership.own(record.id, record.ownerEpoch);
     this.options.answers.track(record.id, fresh);
     actor.on('*', (event) => this.onEmitted(session, event));
     actor.subscribe({
@@ -293,6 +347,51 @@ export class SessionHost {
     });
     actor.start();
     return session;
+  }
+
+  private async adoptFromStorage(own: boolean): Promise<SessionRecord[]> {
+    const { sessionStore, ownership } = this.options;
+    const revived: SessionRecord[] = [];
+    for (;;) {
+      const records = await sessionStore.adoptSessions(ownership.instanceId, own, ADOPT_BATCH);
+      for (const record of records) {
+        // Owned by this instance in storage, so adopted again by whoever serves the database next.
+        if (this.closed) return revived;
+        const key = keyOf(record.tenantId, record.callId);
+        const stale = this.live.get(key);
+        if (stale) this.letGo(stale);
+        if (await this.revive(key, record)) revived.push(record);
+      }
+      if (records.length < ADOPT_BATCH) return revived;
+    }
+  }
+
+  /** A write under `fence` was refused, or storage says the session has moved on from it. */
+  private lostAt(fence: SessionFence): void {
+    const session = this.bySessionId.get(fence.sessionId);
+    if (session && session.epoch === fence.epoch) this.letGo(session);
+  }
+
+  /**
+   * Another instance owns the session: its connection here is closed as taken over (4000
+   * on our WebSocket) and the copy stops without writing anything (its machine is stopped,
+   * not ended, and its fence is gone, so any write still in flight is refused).
+   */
+  private letGo(session: LiveSession): void {
+    session.takenOver = true;
+    session.ended = true;
+    session.logger.info({ epoch: session.epoch }, 'session taken over by another broker instance');
+    if (this.live.get(session.key) === session) this.live.delete(session.key);
+    this.forget(session);
+    session.port?.close('taken_over');
+    session.port = null;
+    session.actor.stop();
+  }
+
+  private forget(session: LiveSession): void {
+    if (this.bySessionId.get(session.sessionId) === session) this.bySessionId.delete(session.sessionId);
+    this.options.ownership.disown(session.sessionId);
+    this.options.answers.forget(session.sessionId);
   }
 
   private onEmitted(session: LiveSession, event: CallSessionEmitted): void {
@@ -324,6 +423,9 @@ export class SessionHost {
   private async finish(session: LiveSession, context: CallSessionContext): Promise<void> {
     const ended = { type: 'session.ended' as const, outcome: context.outcome ?? 'no_booking', appointment: context.appointment };
     await session.snapshots.write();
+    this.options.ownership.disown(session.sessionId);
+    // Taken over while ending: the new owner's word on the call is the one that counts.
+    if (session.takenOver) return;
     session.port?.emitted(ended, session.timezone);
     session.port?.close('ended');
     session.port = null;
@@ -339,6 +441,7 @@ export class SessionHost {
     }
     if (snapshot.status === 'done') {
       this.live.delete(session.key);
+      this.bySessionId.delete(session.sessionId);
       this.options.answers.forget(session.sessionId);
       void this.finish(session, snapshot.context);
       return;

@@ -5,15 +5,18 @@
  */
 import { fromPromise } from 'xstate';
 import { callSessionMachine, clockDelays } from '../../machines/call-session.machine.js';
-import type { ExpiryCheck, ExtensionResult, SessionView, ToolCall, ToolOutcome } from '../../machines/call-session.types.js';
+import type { ExpiryCheck, ExtensionResult, HoldOfSession, SessionView, ToolCall, ToolOutcome } from '../../machines/call-session.types.js';
 import type { BookingStore } from '../booking/ports.js';
 import type { ToolRunner } from '../tools/tool-runner.js';
+import type { SessionOwnership } from './ownership.js';
 import type { ToolAnswers } from './tool-answers.js';
 
 export interface SessionEffects {
   tools: ToolRunner;
   bookingStore: BookingStore;
   answers: ToolAnswers;
+  /** Every write of a session is fenced by the epoch this instance holds (PROTOCOL §3). */
+  ownership: SessionOwnership;
   holdTtlMs: number;
   clock: () => number;
 }
@@ -22,7 +25,7 @@ export interface SessionEffects {
 export const SESSION_SYSTEM_ID = 'session';
 
 export function provideSessionMachine(effects: SessionEffects) {
-  const { tools, bookingStore, answers, holdTtlMs, clock } = effects;
+  const { tools, bookingStore, answers, ownership, holdTtlMs, clock } = effects;
   return callSessionMachine.provide({
     delays: clockDelays(clock),
     actors: {
@@ -41,7 +44,7 @@ export function provideSessionMachine(effects: SessionEffects) {
           }
         };
         try {
-          const answer = await answers.answer(session.sessionId, call, () => tools.run(call, session));
+          const answer = await ownership.write(session.sessionId, (fence) => answers.answer(fence, call, () => tools.run(call, session, fence)));
           const outcome = { ...answer, finishedAt: clock() };
           reportLate(outcome);
           return outcome;
@@ -50,19 +53,20 @@ export function provideSessionMachine(effects: SessionEffects) {
           throw error;
         }
       }),
-      extendHold: fromPromise<ExtensionResult, { holdId: string }>(async ({ input }) => {
-        const extended = await bookingStore.extendHold(input.holdId, holdTtlMs);
+      extendHold: fromPromise<ExtensionResult, HoldOfSession>(async ({ input }) => {
+        const extended = await ownership.write(input.sessionId, (fence) => bookingStore.extendHold(input.holdId, holdTtlMs, fence));
         if (extended.extended) return { extended: true, expiresAt: extended.hold.expiresAt.getTime() };
         const status = extended.hold?.status;
         return { extended: false, status: status === 'held' || status === undefined ? 'expired' : status };
       }),
-      expireHold: fromPromise<ExpiryCheck, { holdId: string }>(async ({ input }) => {
-        const result = await bookingStore.expireHold(input.holdId);
+      expireHold: fromPromise<ExpiryCheck, HoldOfSession>(async ({ input }) => {
+        const result = await ownership.write(input.sessionId, (fence) => bookingStore.expireHold(input.holdId, fence));
         if (result.status === 'held') return { status: 'held', expiresAt: result.hold!.expiresAt.getTime() };
         return { status: result.status };
       }),
-      releaseHold: fromPromise<void, { holdId: string | null }>(async ({ input }) => {
-        if (input.holdId) await bookingStore.releaseHold(input.holdId);
+      releaseHold: fromPromise<void, HoldOfSession<string | null>>(async ({ input }) => {
+        const { holdId } = input;
+        if (holdId) await ownership.write(input.sessionId, (fence) => bookingStore.releaseHold(holdId, fence));
       }),
     },
   });

@@ -8,6 +8,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { AnyActorRef } from 'xstate';
 import type { CallSessionContext, SessionOutcome } from '../../machines/call-session.types.js';
+import { isTakenOver } from '../errors.js';
+import type { SessionOwnership } from './ownership.js';
 import type { SessionStore } from './ports.js';
 
 interface Persisted {
@@ -33,6 +35,7 @@ export class SnapshotWriter {
     private readonly sessionId: string,
     private readonly actor: AnyActorRef,
     private readonly store: SessionStore,
+    private readonly ownership: SessionOwnership,
     private readonly logger: FastifyBaseLogger,
   ) {}
 
@@ -64,12 +67,16 @@ export class SnapshotWriter {
       const done = snapshot.status === 'done';
       const outcome = (snapshot.context as CallSessionContext).outcome as SessionOutcome | null;
       try {
-        await this.store.saveSession(this.sessionId, {
-          state: snapshot.value,
-          snapshot: this.actor.getPersistedSnapshot(),
-          ...(done ? { status: 'ended' as const, outcome, ended: true } : {}),
-        });
+        await this.ownership.write(this.sessionId, (fence) =>
+          this.store.saveSession(fence, {
+            state: snapshot.value,
+            snapshot: this.actor.getPersistedSnapshot(),
+            ...(done ? { status: 'ended' as const, outcome, ended: true } : {}),
+          }),
+        );
       } catch (error) {
+        // Taken over: the ownership reported it, and the new owner's snapshot is the one that counts.
+        if (isTakenOver(error)) break;
         this.logger.error({ err: error }, 'session snapshot write failed');
       }
     }

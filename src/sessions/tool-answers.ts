@@ -14,6 +14,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { ToolCall, ToolResponse } from '../../machines/call-session.types.js';
+import type { SessionFence } from '../booking/ports.js';
 import type { SessionStore } from './ports.js';
 import { changesBookings } from '../tools/definitions.js';
 import type { EventLog } from './event-log.js';
@@ -45,7 +46,8 @@ export class ToolAnswers {
   }
 
   /** The first answer to `call`'s id if there is one, else `run`'s, kept as the first. */
-  async answer<A extends { response: ToolResponse }>(sessionId: string, call: ToolCall, run: () => Promise<A>): Promise<A | { response: ToolResponse }> {
+  async answer<A extends { response: ToolResponse }>(fence: SessionFence, call: ToolCall, run: () => Promise<A>): Promise<A | { response: ToolResponse }> {
+    const { sessionId } = fence;
     const session = this.sessions.get(sessionId);
     await session?.running.get(call.id);
     const earlier = await this.find(sessionId, call.id);
@@ -54,7 +56,7 @@ export class ToolAnswers {
     session?.running.set(call.id, running.catch(() => {}));
     try {
       const answer = await running;
-      await this.keep(sessionId, call, answer.response);
+      await this.keep(fence, call, answer.response);
       return answer;
     } finally {
       session?.running.delete(call.id);
@@ -69,9 +71,9 @@ export class ToolAnswers {
     return (await this.store.findToolResult(sessionId, toolCallId)) as ToolResponse | null;
   }
 
-  private async keep(sessionId: string, call: ToolCall, response: ToolResponse): Promise<void> {
+  private async keep({ sessionId, epoch }: SessionFence, call: ToolCall, response: ToolResponse): Promise<void> {
     this.sessions.get(sessionId)?.given.set(call.id, response);
-    const record = { sessionId, toolCallId: call.id, name: call.name, response };
+    const record = { sessionId, epoch, toolCallId: call.id, name: call.name, response };
     if (!changesBookings(call.name)) {
       this.eventLog.recordAnswer(record);
       return;

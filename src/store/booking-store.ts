@@ -21,15 +21,14 @@ import type {
   InstantRange,
   MoveAppointmentResult,
   PlaceHoldResult,
+  SessionFence,
   SlotClaim,
   StaffClaim,
 } from '../booking/ports.js';
 import type { Database } from './database.js';
-import { EXCLUSION_VIOLATION, retryTransient, sqlState, UNIQUE_VIOLATION } from './postgres-errors.js';
+import { BrokerError } from '../errors.js';
+import { EXCLUSION_VIOLATION, retryTransient, SESSION_TAKEN_OVER, sqlState, UNIQUE_VIOLATION } from './postgres-errors.js';
 import { appointments, holds, staffClaims } from './schema.js';
-
-type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
-type Executor = Database | Transaction;
 
 export const rangeLiteral = (range: InstantRange) => `[${range.start.toISOString()},${range.end.toISOString()})`;
 const interval = (ms: number) => sql`make_interval(secs => ${ms / 1000})`;
@@ -117,7 +116,7 @@ export class DrizzleBookingStore implements BookingStore {
       SELECT * FROM callhold_place_hold(${request.tenantId}, ${request.staffId}, ${request.serviceId},
         ${claimLockKey(request.tenantId, request.staffId, request.span.start)}, ${rangeLiteral(request.span)}::tstzrange,
         ${stretches(request.busy)}::jsonb, ${request.replacesHoldId ?? null}::uuid, ${request.sessionId}::uuid, ${request.callId},
-        ${request.ttlMs / 1000}, ${request.maxMs / 1000})`);
+        ${request.ttlMs / 1000}, ${request.maxMs / 1000}, ${request.epoch ?? null}::bigint)`);
     return rows ? { placed: true, hold: toHold(rows[0]!) } : { placed: false };
   }
 
@@ -128,7 +127,7 @@ export class DrizzleBookingStore implements BookingStore {
         SELECT * FROM callhold_book_direct(${claim.tenantId}, ${claim.staffId}, ${claim.serviceId},
           ${claimLockKey(claim.tenantId, claim.staffId, claim.span.start)}, ${rangeLiteral(claim.span)}::tstzrange,
           ${stretches(claim.busy)}::jsonb, ${releasesHoldId ?? null}::uuid, ${details.customerName}, ${details.phone},
-          ${details.callId}, ${details.sessionId}::uuid, ${details.idempotencyKey}, ${details.source ?? 'call'})`);
+          ${details.callId}, ${details.sessionId}::uuid, ${details.idempotencyKey}, ${details.source ?? 'call'}, ${details.epoch ?? null}::bigint)`);
     } catch (error) {
       // The same key booked meanwhile on another connection (another staff member, so no
       // shared lock): that first booking is the answer.
@@ -148,37 +147,20 @@ export class DrizzleBookingStore implements BookingStore {
     return rows[0] ? { moved: true, appointment: toAppointment(rows[0]) } : { moved: false, gone: true };
   }
 
-  async extendHold(holdId: string, ttlMs: number): Promise<ExtendHoldResult> {
-    const [row] = await this.db
-      .update(holds)
-      .set({
-        expiresAt: sql`least(now() + ${interval(ttlMs)}, ${holds.maxExpiresAt})`,
-        extensions: sql`${holds.extensions} + 1`,
-      })
-      .where(and(eq(holds.id, holdId), eq(holds.status, 'held'), sql`${holds.expiresAt} > now()`))
-      .returning();
+  async extendHold(holdId: string, ttlMs: number, fence: SessionFence | null = null): Promise<ExtendHoldResult> {
+    const [row] = await this.selectRows<typeof holds.$inferSelect>(sql`
+      SELECT * FROM callhold_extend_hold(${holdId}::uuid, ${ttlMs / 1000}, ${fence?.sessionId ?? null}::uuid, ${fence?.epoch ?? null}::bigint)`);
     if (row) return { extended: true, hold: toHold(row) };
     return { extended: false, hold: await this.getHold(holdId) };
   }
 
-  expireHold(holdId: string): Promise<ExpireHoldResult> {
-    return this.db.transaction(async (tx) => {
-      const [ended] = await tx
-        .update(holds)
-        .set({ status: 'expired', endedAt: sql`now()` })
-        .where(and(eq(holds.id, holdId), eq(holds.status, 'held'), sql`${holds.expiresAt} <= now()`))
-        .returning();
-      if (ended) {
-        await tx.delete(staffClaims).where(eq(staffClaims.holdId, holdId));
-        return { status: 'expired' as const, hold: toHold(ended) };
-      }
-      const [current] = await tx.select().from(holds).where(eq(holds.id, holdId));
-      return current ? { status: current.status, hold: toHold(current) } : { status: 'expired' as const, hold: null };
-    });
+  async expireHold(holdId: string, fence: SessionFence | null = null): Promise<ExpireHoldResult> {
+    const { hold } = await this.endHold(holdId, 'expired', fence);
+    return hold ? { status: hold.status, hold } : { status: 'expired', hold: null };
   }
 
-  releaseHold(holdId: string): Promise<boolean> {
-    return this.db.transaction((tx) => this.endHold(tx, holdId, 'released'));
+  async releaseHold(holdId: string, fence: SessionFence | null = null): Promise<boolean> {
+    return (await this.endHold(holdId, 'released', fence)).endedNow;
   }
 
   async getHold(holdId: string): Promise<HoldRecord | null> {
@@ -193,7 +175,7 @@ export class DrizzleBookingStore implements BookingStore {
       this.selectRows<typeof appointments.$inferSelect & { replayed: boolean }>(sql`
         SELECT *, created_at < now() AS replayed
         FROM callhold_convert_hold(${holdId}::uuid, ${details.customerName}, ${details.phone}, ${details.callId},
-          ${details.sessionId}::uuid, ${details.idempotencyKey})`),
+          ${details.sessionId}::uuid, ${details.idempotencyKey}, ${details.epoch ?? null}::bigint)`),
     );
     if (rows[0]) return { booked: true, appointment: toAppointment(rows[0]), replayed: rows[0].replayed };
     return { booked: false, hold: await this.getHold(holdId) };
@@ -222,17 +204,10 @@ export class DrizzleBookingStore implements BookingStore {
     return rows.map(toAppointment);
   }
 
-  cancelAppointment(tenantId: string, appointmentId: string, phone: string): Promise<AppointmentRecord | null> {
-    return this.db.transaction(async (tx) => {
-      const [row] = await tx
-        .update(appointments)
-        .set({ status: 'cancelled', cancelledAt: sql`now()` })
-        .where(and(eq(appointments.id, appointmentId), eq(appointments.tenantId, tenantId), eq(appointments.phone, phone), eq(appointments.status, 'booked')))
-        .returning();
-      if (!row) return null;
-      await tx.delete(staffClaims).where(eq(staffClaims.appointmentId, appointmentId));
-      return toAppointment(row);
-    });
+  async cancelAppointment(tenantId: string, appointmentId: string, phone: string, fence: SessionFence | null = null): Promise<AppointmentRecord | null> {
+    const [row] = await this.selectRows<typeof appointments.$inferSelect>(sql`
+      SELECT * FROM callhold_cancel_for_caller(${tenantId}, ${appointmentId}::uuid, ${phone}, ${fence?.sessionId ?? null}::uuid, ${fence?.epoch ?? null}::bigint)`);
+    return row ? toAppointment(row) : null;
   }
 
   async sessionHoldings(sessionId: string): Promise<{ hold: HoldRecord | null; appointment: AppointmentRecord | null }> {
@@ -269,15 +244,12 @@ export class DrizzleBookingStore implements BookingStore {
     return selectRows<Row>(this.db, statement);
   }
 
-  private async endHold(tx: Executor, holdId: string, status: 'released'): Promise<boolean> {
-    const ended = await tx
-      .update(holds)
-      .set({ status, endedAt: sql`now()` })
-      .where(and(eq(holds.id, holdId), eq(holds.status, 'held')))
-      .returning({ id: holds.id });
-    if (ended.length === 0) return false;
-    await tx.delete(staffClaims).where(eq(staffClaims.holdId, holdId));
-    return true;
+  /** Ends a held hold in one statement (`callhold_end_hold`); `endedNow` when this call ended it. */
+  private async endHold(holdId: string, status: 'released' | 'expired', fence: SessionFence | null): Promise<{ hold: HoldRecord | null; endedNow: boolean }> {
+    const [row] = await this.selectRows<typeof holds.$inferSelect & { endedNow: boolean }>(sql`
+      SELECT *, ended_at IS NOT DISTINCT FROM now() AS ended_now
+      FROM callhold_end_hold(${holdId}::uuid, ${status}, ${fence?.sessionId ?? null}::uuid, ${fence?.epoch ?? null}::bigint)`);
+    return row ? { hold: toHold(row), endedNow: row.endedNow && row.status === status } : { hold: null, endedNow: false };
   }
 }
 
@@ -298,7 +270,14 @@ export async function claimRows<Row>(db: Database, statement: SQL): Promise<Row[
 
 /** Rows of a raw statement, in the shape drizzle's own selects give (camelCase keys, instants as Dates). */
 export async function selectRows<Row>(db: Database, statement: SQL): Promise<Row[]> {
-  return rowsOf<Record<string, unknown>>(await db.execute(statement)).map((row) => camelRow(row) as Row);
+  let result: unknown;
+  try {
+    result = await db.execute(statement);
+  } catch (error) {
+    if (sqlState(error) === SESSION_TAKEN_OVER) throw new BrokerError('TAKEN_OVER', 'another broker instance owns the session now', { cause: error });
+    throw error;
+  }
+  return rowsOf<Record<string, unknown>>(result).map((row) => camelRow(row) as Row);
 }
 
 export const stretches = (busy: InstantRange[]) => JSON.stringify(busy.map((stretch) => [stretch.start.toISOString(), stretch.end.toISOString()]));

@@ -26,7 +26,7 @@ export interface DatabaseHandle {
    * connection for it and re-listens after a reconnect); resolves to an unlisten. PGlite
    * has none: its callers poll.
    */
-  listen?(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+  listen?(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
 }
 
 const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
@@ -86,7 +86,7 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
     driver: 'postgres',
     close: () => client.end({ timeout: CLOSE_TIMEOUT_S }),
     listen: async (channel, onNotify) => {
-      const subscription = await client.listen(channel, () => onNotify());
+      const subscription = await client.listen(channel, (payload) => onNotify(payload));
       return () => subscription.unlisten();
     },
   };

@@ -1,6 +1,8 @@
 /** SQLSTATE codes callhold reacts to, read through drizzle's wrapping of driver errors. */
 export const EXCLUSION_VIOLATION = '23P01';
 export const UNIQUE_VIOLATION = '23505';
+/** Raised by `callhold_fence` (drizzle/0011): the session has a newer owner. */
+export const SESSION_TAKEN_OVER = 'CH409';
 const RETRYABLE = new Set(['40P01', '40001']);
 
 /** drizzle wraps driver errors; the SQLSTATE sits on the error or on its `cause`. */

@@ -7,6 +7,7 @@
  */
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   bigserial,
   boolean,
   check,
@@ -232,12 +233,32 @@ export const sessions = pgTable(
     /** Which runtime carries the call (PROTOCOL §5): `callhold` for our WebSocket, else the integration's kind. */
     runtime: text('runtime').$type<SessionRuntime>().notNull().default('callhold'),
     updatedAt: instant('updated_at').notNull().defaultNow(),
+    /**
+     * Ownership (PROTOCOL §3): the broker instance holding the call's newest connection, and
+     * an epoch every takeover increments. Each write for the session is fenced by the epoch
+     * its instance holds (`callhold_fence`, drizzle/0011), so an instance that lost the
+     * session can never write for it again. Null owner: not owned (rows from before 0010).
+     */
+    ownerInstance: text('owner_instance'),
+    ownerEpoch: bigint('owner_epoch', { mode: 'number' }).notNull().default(0),
   },
   (t) => [
     unique('sessions_tenant_call_unique').on(t.tenantId, t.callId),
     index('sessions_status_idx').on(t.status, t.startedAt),
+    index('sessions_owner_idx').on(t.ownerInstance).where(sql`status = 'live'`),
   ],
 );
+
+/**
+ * The broker instances serving this database and their leases, renewed by each
+ * instance's heartbeat. A live session whose owner's lease has run out (the instance was
+ * killed or is paused) is adopted by a surviving instance (PROTOCOL §3).
+ */
+export const brokerInstances = pgTable('broker_instances', {
+  id: text('id').primaryKey(),
+  startedAt: instant('started_at').notNull().defaultNow(),
+  leaseUntil: instant('lease_until').notNull(),
+});
 
 export const sessionEvents = pgTable(
   'session_events',

@@ -18,7 +18,7 @@ import { fitsHours, layOut, localDateOf, localInstant, openingWindows, type Slot
 import type { BookingService, SlotRequest } from '../booking/booking-service.js';
 import type { CatalogCache } from '../booking/catalog-cache.js';
 import { serviceDurationMin, staffOffering, type Catalog, type StaffMember } from '../booking/catalog.js';
-import type { AppointmentRecord } from '../booking/ports.js';
+import type { AppointmentRecord, SessionFence } from '../booking/ports.js';
 import { languageOf, matchService, messages, resolveDate, resolveTime, type Language, type SpokenSlot } from '../language/index.js';
 import { BrokerError, isToolError, type ToolErrorCode } from '../errors.js';
 import { describeIssues } from '../protocol/issues.js';
@@ -42,6 +42,8 @@ type Answer = ToolAnswer;
 /** The call a tool runs for: the session's view, the tenant's catalog, the language, now. */
 export interface ToolScope {
   session: SessionView;
+  /** The ownership the session's writes are made under; null outside a live call (the tools CLI, tests). */
+  fence: SessionFence | null;
   catalog: Catalog;
   language: Language;
   now: Date;
@@ -52,8 +54,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export class ToolRunner {
   constructor(private readonly options: ToolRunnerOptions) {}
 
-  /** Runs one tool call; never throws for a bad call, only for storage failures. */
-  async run(call: ToolCall, session: SessionView): Promise<Answer> {
+  /** Runs one tool call; never throws for a bad call, only for storage failures (and `TAKEN_OVER`). */
+  async run(call: ToolCall, session: SessionView, fence: SessionFence | null = null): Promise<Answer> {
     const language = languageOf(session.locale ?? undefined);
     try {
       if (!isToolName(call.name)) {
@@ -69,7 +71,7 @@ export class ToolRunner {
       }
       const catalog = await this.options.catalogs.get(session.tenantId);
       if (!catalog) throw toolError('UNAVAILABLE', `tenant "${session.tenantId}" has no catalog`);
-      const scope: ToolScope = { session, catalog, language, now: this.options.clock() };
+      const scope: ToolScope = { session, fence, catalog, language, now: this.options.clock() };
       return await (definition.run as (tools: ToolRunner, args: unknown, scope: ToolScope, call: ToolCall) => Promise<Answer>)(this, parsed.data, scope, call);
     } catch (error) {
       if (!isToolError(error)) throw error;
@@ -117,7 +119,7 @@ export class ToolRunner {
   async checkAvailability(args: ToolArguments<'check_availability'>, scope: ToolScope): Promise<Answer> {
     const { session, catalog, language } = scope;
     const { request, requestView, timeWasAmbiguous } = this.resolveSlot(args, scope);
-    const outcome = await this.options.booking.hold(request, { sessionId: session.sessionId, callId: session.callId, currentHoldId: session.hold?.id ?? null });
+    const outcome = await this.options.booking.hold(request, { sessionId: session.sessionId, callId: session.callId, currentHoldId: session.hold?.id ?? null, epoch: scope.fence?.epoch ?? null });
     if (outcome.available) {
       const hold = holdView(outcome.hold);
       return {
@@ -173,6 +175,7 @@ export class ToolRunner {
       phone: args.phone ?? session.callerPhone,
       callId: session.callId,
       sessionId: session.sessionId,
+      epoch: scope.fence?.epoch ?? null,
       idempotencyKey: `${session.sessionId}:${call.id}`,
     });
 
@@ -207,9 +210,9 @@ export class ToolRunner {
     });
   }
 
-  async releaseHold({ session, language }: ToolScope): Promise<Answer> {
+  async releaseHold({ session, fence, language }: ToolScope): Promise<Answer> {
     if (!session.hold) return ok({ released: false, message: messages.released(language, false) });
-    const released = await this.options.booking.releaseHold(session.hold.id);
+    const released = await this.options.booking.releaseHold(session.hold.id, fence);
     return {
       ...ok({ released, message: messages.released(language, released) }),
       hold: { kind: 'ended', status: released ? 'released' : 'expired' },
@@ -231,7 +234,7 @@ export class ToolRunner {
       )?.id;
     }
     if (!appointmentId || !UUID.test(appointmentId)) throw notFound;
-    const cancelled = await this.options.booking.cancelForCaller(catalog.tenantId, appointmentId, phone);
+    const cancelled = await this.options.booking.cancelForCaller(catalog.tenantId, appointmentId, phone, scope.fence);
     if (!cancelled) throw notFound;
     const service = catalog.services.find((s) => s.id === cancelled.serviceId);
     return {

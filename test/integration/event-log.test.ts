@@ -21,9 +21,11 @@ describe.each(drivers)('event log on %s', (driver) => {
   });
   afterAll(() => database.close());
 
-  const sessionOf = async () => (await store.openSession('salon', `call-${randomUUID()}`, 1)).session.id;
+  const opener = { instanceId: 'event-log-test', heldEpoch: null };
+  const sessionOf = async () => (await store.openSession('salon', `call-${randomUUID()}`, 1, opener)).session.id;
   const event = (sessionId: string, type: string, payload: unknown): SessionEventRecord => ({
     sessionId,
+    epoch: 1,
     at: new Date(),
     direction: 'in',
     type,

@@ -35,8 +35,6 @@ export interface IncomingCallsOptions {
   host: SessionHost;
   /** One tenant's `openai_realtime` settings, secrets included (rejects when it has none). */
   settingsOf(tenantId: string): Promise<OpenAiRealtimeSettings>;
-  /** The sessions storage holds as live (to redial those of OpenAI calls after a restart). */
-  liveSessions(): Promise<SessionRecord[]>;
   catalogs: CatalogCache;
   logger: FastifyBaseLogger;
   baseUrl: string;
@@ -141,13 +139,13 @@ export class OpenAiIncomingCalls {
   }
 
   /**
-   * After a restart: redials the sideband of every OpenAI call storage holds as live, so its
-   * session resumes with its hold instead of waiting out its grace. Run once the host has
-   * recovered its sessions. A call OpenAI ended meanwhile refuses the redial, and its
-   * session ends as `dropped` when the grace is over, as any lost call's.
+   * Sessions this instance took on (recovered after a restart, or adopted from an instance
+   * that died): redials the sideband of each OpenAI call among them, so its session resumes
+   * with its hold instead of waiting out its grace. A call OpenAI ended meanwhile refuses the
+   * redial, and its session ends as `dropped` when the grace is over, as any lost call's.
    */
-  async redialRecovered(): Promise<number> {
-    const records = (await this.options.liveSessions()).filter((record) => record.runtime === 'openai_realtime');
+  async redial(taken: SessionRecord[]): Promise<number> {
+    const records = taken.filter((record) => record.runtime === 'openai_realtime');
     let redialled = 0;
     for (const record of records) {
       const key = `${record.tenantId}\u0000${record.callId}`;
