@@ -129,12 +129,14 @@ async function main(): Promise<number> {
     log(`machine before the run: ${before.machine_busy_pct} % busy (${before.other_pct_of_core} % of a core used by others)`);
     log(`machine: ${machine.cpus} CPUs, ${machine.memory_gib} GiB, node ${machine.node}, ${machine.postgres.split(' on ')[0]}`);
 
-    // Broker F: the floors, with a CPU profile, on its own database.
+    // Broker F: the floors, with a CPU profile, on its own database. The floors send pings and
+    // tool calls back to back on one call, thousands a second, so the per-call frame limit
+    // (MAX_FRAMES_PER_S, 50 by default) is lifted for this broker: it would drop them as RATE_LIMITED.
     const databaseF = await createScratchDatabase(serverUrl, `${label}_f`);
     scratch.push(databaseF);
     const floors = await measureFloors({
       start: async (nodeArgs) => {
-        const broker = await startBrokerProcess({ databaseUrl: databaseF.url, env: { HOLD_TTL_S: '60', HOLD_MAX_S: '600' }, nodeArgs });
+        const broker = await startBrokerProcess({ databaseUrl: databaseF.url, env: { HOLD_TTL_S: '60', HOLD_MAX_S: '600', MAX_FRAMES_PER_S: '1000000' }, nodeArgs });
         brokers.push(broker);
         return broker;
       },
