@@ -154,13 +154,14 @@ async function main(): Promise<number> {
     const token = await loadTenant(brokerA);
     log(`broker A (pid ${brokerA.pid}) on ${databaseA.name}`);
 
+    const targetsA = [{ name: 'A', broker: brokerA, token }];
     const latency: LatencyLevelResult[] = [];
     for (const calls of scale.levels) {
-      const level = await measureToolLatency({ broker: brokerA, token, calls, warmupMs: scale.warmupMs, windowMs: scale.windowMs, seed: calls, dates: loadDates, databaseUrl: databaseA.url });
+      const level = await measureToolLatency({ targets: targetsA, calls, warmupMs: scale.warmupMs, windowMs: scale.windowMs, seed: calls, dates: loadDates, databaseUrl: databaseA.url });
       log(`latency at ${calls} calls: check p50 ${level.check_availability.p50} / p99 ${level.check_availability.p99} ms, book p50 ${level.book_appointment.p50} / p99 ${level.book_appointment.p99} ms`);
       latency.push(level);
     }
-    const contention = await measureContention({ broker: brokerA, token, callers: scale.contentionCallers, dates: contentionDates, databaseUrl: databaseA.url });
+    const contention = await measureContention({ targets: targetsA, callers: scale.contentionCallers, dates: contentionDates, databaseUrl: databaseA.url });
     const baseline = await compareWithNaive({ broker: brokerA, token, tenant: TENANT, dates: baselineDates, seed: 4 });
 
     // Broker B: capacity, a fresh process on a fresh database. Meanwhile broker A serves the
