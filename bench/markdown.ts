@@ -8,13 +8,29 @@ import type { ExtensionResult } from './extension.js';
 import type { FloorsResult } from './floors.js';
 import type { LatencyLevelResult } from './latency-load.js';
 
-export interface BenchResults {
+export interface Machine {
+  cpus: number;
+  cpu_model: string;
+  memory_gib: number;
+  kernel: string;
+  node: string;
+  postgres: string;
+  fd_limit: string;
+  commit: string;
+}
+
+/** What every run records about itself. */
+export interface RunInfo {
   started_at: string;
   duration_s: number;
   quick: boolean;
   command: string;
-  machine: { cpus: number; cpu_model: string; memory_gib: number; kernel: string; node: string; postgres: string; fd_limit: string; commit: string };
+  machine: Machine;
   machine_busy_before: CpuShare;
+}
+
+/** `npm run bench`: one broker per phase. */
+export interface BenchResults extends RunInfo {
   floors: FloorsResult;
   latency: LatencyLevelResult[];
   contention: ContentionResult;
@@ -23,12 +39,12 @@ export interface BenchResults {
   baseline: BaselineResult;
 }
 
-const TARGET = { p50: 2, p99: 15, contentionP99: 50, rssKib: 40, extensions: 3 };
-const ms = (value: number) => (Number.isFinite(value) ? (value < 10 ? value.toFixed(2) : value.toFixed(1)) : 'n/a');
-const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
+export const TARGET = { p50: 2, p99: 15, contentionP99: 50, rssKib: 40, extensions: 3 };
+export const ms = (value: number) => (Number.isFinite(value) ? (value < 10 ? value.toFixed(2) : value.toFixed(1)) : 'n/a');
+export const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
 /** Broker CPU per tool call or answer; results.json files from before it was measured have none. */
-const cpuMs = (value: number | null | undefined) => (typeof value === 'number' && Number.isFinite(value) ? `${ms(value)} ms` : 'n/a');
-const CPU_PER_TOOL_CALL =
+export const cpuMs = (value: number | null | undefined) => (typeof value === 'number' && Number.isFinite(value) ? `${ms(value)} ms` : 'n/a');
+export const CPU_PER_TOOL_CALL =
   '"broker CPU per tool call" is the broker\'s CPU time (user + system, from `/proc`) over the window divided by the tool calls answered in it, so it includes the caller frames\' share.';
 
 export function renderMarkdown(results: BenchResults): string {
@@ -50,7 +66,8 @@ export function renderMarkdown(results: BenchResults): string {
     '# Benchmarks',
     '',
     `Measured by \`npm run bench\` on ${results.started_at.slice(0, 16).replace('T', ' ')} UTC in ${results.duration_s} s${results.quick ? ' (**--quick**: reduced sizes, not the figures of record)' : ''}. ` +
-      'Every figure below is a measurement of that run; nothing is extrapolated. Re-running overwrites this file and `bench/results.json`.',
+      'Every figure below is a measurement of that run; nothing is extrapolated. Re-running it replaces these sections here and its figures in `bench/results.json`; ' +
+      'the sections other commands write (`## Two instances`: `npm run bench -- --instances 2`; `## Soak`: `npm run soak`) are kept as they stand.',
     '',
     '## Machine and command',
     '',
