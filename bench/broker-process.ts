@@ -27,6 +27,13 @@ export interface BrokerProcess {
   output(): string;
 }
 
+/** A broker the bench's calls go to: its process, a runtime token for the bench tenant, and a short name for the report (its INSTANCE_ID, or "A"). */
+export interface BrokerTarget {
+  name: string;
+  broker: BrokerProcess;
+  token: string;
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

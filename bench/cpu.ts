@@ -15,7 +15,9 @@ export interface CpuSnapshot {
   at: number;
   machineBusy: number;
   machineTotal: number;
+  /** CPU seconds of all the brokers together, and of each. */
   broker: number;
+  brokers: number[];
   bench: number;
   postgres: number;
 }
@@ -25,6 +27,8 @@ export interface CpuShare {
   machine_busy_pct: number;
   /** Per process group, in % of one core (200 % = both cores of a 2-core machine). */
   broker_pct_of_core: number;
+  /** The same per broker process, in the order their pids were given (one entry with one broker). */
+  brokers_pct_of_core: number[];
   postgres_pct_of_core: number;
   load_generator_pct_of_core: number;
   /** Everything else on the machine (other users' processes, the kernel), % of one core. */
@@ -56,10 +60,19 @@ async function postgresSeconds(): Promise<number> {
   return ticks / CLOCK_TICKS_PER_S;
 }
 
-export async function cpuSnapshot(brokerPid: number): Promise<CpuSnapshot> {
-  const [machine, broker, postgres] = await Promise.all([machineTicks(), readCpuSeconds(brokerPid), postgresSeconds()]);
+/** CPU counters now; `brokerPids` is the broker process, or every broker process when several serve the load. */
+export async function cpuSnapshot(brokerPids: number | readonly number[]): Promise<CpuSnapshot> {
+  const pids = typeof brokerPids === 'number' ? [brokerPids] : brokerPids;
+  const [machine, brokers, postgres] = await Promise.all([machineTicks(), Promise.all(pids.map(readCpuSeconds)), postgresSeconds()]);
   const own = process.cpuUsage();
-  return { at: performance.now(), machineBusy: machine.busy, machineTotal: machine.total, broker, bench: (own.user + own.system) / 1e6, postgres };
+  const broker = brokers.reduce((sum, seconds) => sum + seconds, 0);
+  return { at: performance.now(), machineBusy: machine.busy, machineTotal: machine.total, broker, brokers, bench: (own.user + own.system) / 1e6, postgres };
+}
+
+/** Broker CPU (user + system) between two snapshots per unit of work, in ms (e.g. per tool call): all brokers together, or broker `index`. */
+export function brokerCpuMsPer(from: CpuSnapshot, to: CpuSnapshot, units: number, index?: number): number {
+  const seconds = index === undefined ? to.broker - from.broker : to.brokers[index]! - from.brokers[index]!;
+  return units > 0 ? Math.round((seconds * 1000 * 100) / units) / 100 : Number.NaN;
 }
 
 export function cpuShare(from: CpuSnapshot, to: CpuSnapshot): CpuShare {
@@ -70,6 +83,7 @@ export function cpuShare(from: CpuSnapshot, to: CpuSnapshot): CpuShare {
   return {
     machine_busy_pct: Math.round(busyShare * 1000) / 10,
     broker_pct_of_core: pct(to.broker - from.broker),
+    brokers_pct_of_core: to.brokers.map((seconds, index) => pct(seconds - from.brokers[index]!)),
     postgres_pct_of_core: pct(to.postgres - from.postgres),
     load_generator_pct_of_core: pct(to.bench - from.bench),
     other_pct_of_core: Math.max(0, Math.round((busyShare * cpus() * 100 - ours) * 10) / 10),

@@ -8,13 +8,29 @@ import type { ExtensionResult } from './extension.js';
 import type { FloorsResult } from './floors.js';
 import type { LatencyLevelResult } from './latency-load.js';
 
-export interface BenchResults {
+export interface Machine {
+  cpus: number;
+  cpu_model: string;
+  memory_gib: number;
+  kernel: string;
+  node: string;
+  postgres: string;
+  fd_limit: string;
+  commit: string;
+}
+
+/** What every run records about itself. */
+export interface RunInfo {
   started_at: string;
   duration_s: number;
   quick: boolean;
   command: string;
-  machine: { cpus: number; cpu_model: string; memory_gib: number; kernel: string; node: string; postgres: string; fd_limit: string; commit: string };
+  machine: Machine;
   machine_busy_before: CpuShare;
+}
+
+/** `npm run bench`: one broker per phase. */
+export interface BenchResults extends RunInfo {
   floors: FloorsResult;
   latency: LatencyLevelResult[];
   contention: ContentionResult;
@@ -23,9 +39,13 @@ export interface BenchResults {
   baseline: BaselineResult;
 }
 
-const TARGET = { p50: 2, p99: 15, contentionP99: 50, rssKib: 40, extensions: 3 };
-const ms = (value: number) => (Number.isFinite(value) ? (value < 10 ? value.toFixed(2) : value.toFixed(1)) : 'n/a');
-const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
+export const TARGET = { p50: 2, p99: 15, contentionP99: 50, rssKib: 40, extensions: 3 };
+export const ms = (value: number) => (Number.isFinite(value) ? (value < 10 ? value.toFixed(2) : value.toFixed(1)) : 'n/a');
+export const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
+/** Broker CPU per tool call or answer; results.json files from before it was measured have none. */
+export const cpuMs = (value: number | null | undefined) => (typeof value === 'number' && Number.isFinite(value) ? `${ms(value)} ms` : 'n/a');
+export const CPU_PER_TOOL_CALL =
+  '"broker CPU per tool call" is the broker\'s CPU time (user + system, from `/proc`) over the window divided by the tool calls answered in it, so it includes the caller frames\' share.';
 
 export function renderMarkdown(results: BenchResults): string {
   const { machine, latency, contention, capacity, extension, baseline } = results;
@@ -46,7 +66,8 @@ export function renderMarkdown(results: BenchResults): string {
     '# Benchmarks',
     '',
     `Measured by \`npm run bench\` on ${results.started_at.slice(0, 16).replace('T', ' ')} UTC in ${results.duration_s} s${results.quick ? ' (**--quick**: reduced sizes, not the figures of record)' : ''}. ` +
-      'Every figure below is a measurement of that run; nothing is extrapolated. Re-running overwrites this file and `bench/results.json`.',
+      'Every figure below is a measurement of that run; nothing is extrapolated. Re-running it replaces these sections here and its figures in `bench/results.json`; ' +
+      'the sections other commands write (`## Two instances`: `npm run bench -- --instances 2`; `## Soak`: `npm run soak`) are kept as they stand.',
     '',
     '## Machine and command',
     '',
@@ -117,13 +138,13 @@ export function renderMarkdown(results: BenchResults): string {
       '`check_availability` for a random service, day (250 open days) and time (placing a hold when free), then, 2–4 s after a hold, ' +
       `\`book_appointment\` converting it. ${ms(latency[0]!.window_s)} s measurement window after a warm-up; each level opens fresh calls.`,
     '',
-    '| live calls | tool calls/s | caller frames/s | check p50 | check p95 | check p99 | check max | …with hold p99 | …refused p99 | book p50 | book p95 | book p99 | book max | errors | ping p50 / p99 | broker CPU | PostgreSQL CPU | generator CPU | others CPU | machine busy | broker RSS |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| live calls | tool calls/s | caller frames/s | check p50 | check p95 | check p99 | check max | …with hold p99 | …refused p99 | book p50 | book p95 | book p99 | book max | errors | ping p50 / p99 | broker CPU | broker CPU per tool call | PostgreSQL CPU | generator CPU | others CPU | machine busy | broker RSS |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   );
   for (const level of latency) {
     const errors = Object.entries(level.tool_errors).map(([code, count]) => `${code} ${count}`).join(', ') || (level.timeouts ? '' : '0');
     push(
-      `| ${level.calls} | ${level.tool_calls_per_s} | ${level.caller_frames_per_s} | ${ms(level.check_availability.p50)} | ${ms(level.check_availability.p95)} | ${ms(level.check_availability.p99)} | ${ms(level.check_availability.max)} | ${ms(level.check_availability_held.p99)} | ${ms(level.check_availability_refused.p99)} | ${ms(level.book_appointment.p50)} | ${ms(level.book_appointment.p95)} | ${ms(level.book_appointment.p99)} | ${ms(level.book_appointment.max)} | ${errors}${level.timeouts ? ` timeouts ${level.timeouts}` : ''} | ${ms(level.ping.p50)} / ${ms(level.ping.p99)} | ${level.cpu.broker_pct_of_core} % | ${level.cpu.postgres_pct_of_core} % | ${level.cpu.load_generator_pct_of_core} % | ${level.cpu.other_pct_of_core} % | ${level.cpu.machine_busy_pct} % | ${level.broker_rss_mib} MiB |`,
+      `| ${level.calls} | ${level.tool_calls_per_s} | ${level.caller_frames_per_s} | ${ms(level.check_availability.p50)} | ${ms(level.check_availability.p95)} | ${ms(level.check_availability.p99)} | ${ms(level.check_availability.max)} | ${ms(level.check_availability_held.p99)} | ${ms(level.check_availability_refused.p99)} | ${ms(level.book_appointment.p50)} | ${ms(level.book_appointment.p95)} | ${ms(level.book_appointment.p99)} | ${ms(level.book_appointment.max)} | ${errors}${level.timeouts ? ` timeouts ${level.timeouts}` : ''} | ${ms(level.ping.p50)} / ${ms(level.ping.p99)} | ${level.cpu.broker_pct_of_core} % | ${cpuMs(level.broker_cpu_ms_per_tool_call)} | ${level.cpu.postgres_pct_of_core} % | ${level.cpu.load_generator_pct_of_core} % | ${level.cpu.other_pct_of_core} % | ${level.cpu.machine_busy_pct} % | ${level.broker_rss_mib} MiB |`,
     );
   }
   push(
@@ -134,21 +155,21 @@ export function renderMarkdown(results: BenchResults): string {
     '|---|---|---|---|---|---|',
     ...latency.map((level) => `| ${level.calls} | ${level.pool.advisory_lock_wait} | ${level.pool.other_lock_wait} | ${level.pool.running} | ${level.pool.idle_in_transaction} | ${level.pool.idle} |`),
   );
-  push('', 'Latencies in ms. "ping" is a ping → pong through the broker from one extra idle call every 100 ms during the window: how long the broker\'s event loop takes to get to a frame. CPU columns are % of one core over the window (the machine has ' + `${machine.cpus} cores: ${machine.cpus * 100} % in all); "machine busy" is the share of all cores.`, '');
+  push('', 'Latencies in ms. "ping" is a ping → pong through the broker from one extra idle call every 100 ms during the window: how long the broker\'s event loop takes to get to a frame. CPU columns are % of one core over the window (the machine has ' + `${machine.cpus} cores: ${machine.cpus * 100} % in all); "machine busy" is the share of all cores. ` + CPU_PER_TOOL_CALL, '');
 
   push('## 2. Contention: 100 callers on one slot', '');
   push(
     `${contention.callers} calls are opened and started; then each sends \`check_availability\` for ${contention.slot.service} with ${contention.slot.staff} at ${contention.slot.time} ` +
       'on the same day in one synchronous loop (all frames leave within the same event-loop tick). One round per day:',
     '',
-    '| day | holds | refused with alternatives | refused without | errors | p50 ms | p99 ms | max ms | broker CPU | PostgreSQL CPU | others CPU | connections waiting for the advisory lock (avg) |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| day | holds | refused with alternatives | refused without | errors | p50 ms | p99 ms | max ms | broker CPU | broker CPU per answer | PostgreSQL CPU | others CPU | connections waiting for the advisory lock (avg) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...contention.rounds.map(
       (round) =>
-        `| ${round.date} | ${round.holds} | ${round.refused_with_alternatives} | ${round.refused_without_alternatives} | ${Object.entries(round.errors).map(([code, count]) => `${code} ${count}`).join(', ') || 0} | ${ms(round.latency.p50)} | ${ms(round.latency.p99)} | ${ms(round.latency.max)} | ${round.cpu.broker_pct_of_core} % | ${round.cpu.postgres_pct_of_core} % | ${round.cpu.other_pct_of_core} % | ${round.pool.advisory_lock_wait} of ${Math.round((round.pool.advisory_lock_wait + round.pool.other_lock_wait + round.pool.running + round.pool.idle_in_transaction + round.pool.idle) * 10) / 10} |`,
+        `| ${round.date} | ${round.holds} | ${round.refused_with_alternatives} | ${round.refused_without_alternatives} | ${Object.entries(round.errors).map(([code, count]) => `${code} ${count}`).join(', ') || 0} | ${ms(round.latency.p50)} | ${ms(round.latency.p99)} | ${ms(round.latency.max)} | ${round.cpu.broker_pct_of_core} % | ${cpuMs(round.broker_cpu_ms_per_answer)} | ${round.cpu.postgres_pct_of_core} % | ${round.cpu.other_pct_of_core} % | ${round.pool.advisory_lock_wait} of ${Math.round((round.pool.advisory_lock_wait + round.pool.other_lock_wait + round.pool.running + round.pool.idle_in_transaction + round.pool.idle) * 10) / 10} |`,
     ),
     '',
-    'CPU over the burst, from the first frame sent to the last answer, in % of one core. `UNAVAILABLE` is the broker\'s own answer when a tool has not finished within 1.8 s (PROTOCOL §4).',
+    'CPU over the burst, from the first frame sent to the last answer, in % of one core; "broker CPU per answer" is the broker\'s CPU over the burst divided by the answers. `UNAVAILABLE` is the broker\'s own answer when a tool has not finished within 1.8 s (PROTOCOL §4).',
     '',
   );
 

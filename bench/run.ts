@@ -4,6 +4,10 @@
  * issue 4, and writes BENCHMARKS.md and bench/results.json. Load stays on loopback.
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench [-- --quick]
+ *
+ * With `--instances N` (N ≥ 2) it instead starts N brokers on one scratch database and
+ * runs the latency and contention phases with the calls split round-robin over them,
+ * writing only BENCHMARKS.md's `## Two instances` (`## N instances`) section.
  */
 import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -12,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { demoCatalogBody, HarnessCatalog } from '../src/harness/catalog.js';
 import { compareWithNaive } from './baseline.js';
-import { startBrokerProcess, type BrokerProcess } from './broker-process.js';
+import { startBrokerProcess, type BrokerProcess, type BrokerTarget } from './broker-process.js';
 import { log } from './calls.js';
 import { idleCheck } from './cpu.js';
 import { measureCapacity } from './capacity.js';
@@ -20,8 +24,10 @@ import { measureContention } from './contention.js';
 import { measureExtensionWrites } from './extension.js';
 import { measureFloors } from './floors.js';
 import { measureToolLatency, type LatencyLevelResult } from './latency-load.js';
-import { renderMarkdown, type BenchResults } from './markdown.js';
+import { renderMarkdown, type BenchResults, type Machine } from './markdown.js';
+import { renderInstances, type InstancesResults } from './markdown-instances.js';
 import { createScratchDatabase, serverVersion, type ScratchDatabase } from './scratch-db.js';
+import { mergeSections, type SectionOwner } from './sections.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const TENANT = 'bench';
@@ -51,25 +57,69 @@ function gitCommit(): string {
 }
 
 const BENCHMARKS = new URL('../BENCHMARKS.md', import.meta.url);
+const RESULTS = new URL('results.json', import.meta.url);
 
 /**
- * Writes the bench's report, keeping sections other commands own (`## Soak`, written by
- * `npm run soak`'s operator) as they stand in the file now.
+ * bench/results.json: the single-instance run's figures at the top level (as before), and
+ * each multi-instance run's under `multi_instance[N]`. Like BENCHMARKS.md, each run
+ * replaces only its own part. Either part may be missing.
  */
-async function writeBenchmarks(markdown: string): Promise<void> {
+type ResultsFile = Partial<BenchResults> & { multi_instance?: Record<string, InstancesResults> };
+
+const isSingleRun = (file: ResultsFile): file is BenchResults & ResultsFile => Array.isArray(file.latency) && file.floors !== undefined;
+
+async function readResults(): Promise<ResultsFile> {
+  try {
+    return JSON.parse(await readFile(RESULTS, 'utf8')) as ResultsFile;
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Writes the sections this run rendered (owned by `owners`) into BENCHMARKS.md, keeping the
+ * sections other commands own as they stand in the file now (bench/sections.ts).
+ */
+async function writeBenchmarks(markdown: string, owners: ReadonlySet<SectionOwner>): Promise<void> {
   const current = await readFile(BENCHMARKS, 'utf8').catch(() => '');
-  const soak = current.indexOf('\n## Soak');
-  await writeFile(BENCHMARKS, soak >= 0 ? `${markdown.trimEnd()}\n${current.slice(soak)}` : markdown);
+  await writeFile(BENCHMARKS, mergeSections(current, markdown, owners));
+}
+
+/** Everything bench/results.json has figures for, rendered, and the sections that rendering owns. */
+function renderResultsFile(file: ResultsFile): { markdown: string; owners: Set<SectionOwner> } {
+  const parts: string[] = [];
+  const owners = new Set<SectionOwner>();
+  if (isSingleRun(file)) {
+    parts.push(renderMarkdown(file));
+    owners.add('bench');
+  }
+  for (const [count, results] of Object.entries(file.multi_instance ?? {})) {
+    parts.push(renderInstances(results));
+    owners.add(`instances:${Number(count)}`);
+  }
+  return { markdown: parts.join('\n'), owners };
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, 'no-write': { type: 'boolean', default: false }, 'render-only': { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      instances: { type: 'string', default: '1' },
+      'no-write': { type: 'boolean', default: false },
+      'render-only': { type: 'boolean', default: false },
+    },
+  });
   if (values['render-only']) {
     // Rewrites BENCHMARKS.md from the figures in bench/results.json, e.g. after a change to the report's wording.
-    const results = JSON.parse(await readFile(new URL('results.json', import.meta.url), 'utf8')) as BenchResults;
-    await writeBenchmarks(renderMarkdown(results));
-    log('rewrote BENCHMARKS.md from bench/results.json');
+    const { markdown, owners } = renderResultsFile(await readResults());
+    await writeBenchmarks(markdown, owners);
+    log(`rewrote ${[...owners].join(', ')} in BENCHMARKS.md from bench/results.json`);
     return 0;
+  }
+  const instanceCount = Number(values.instances);
+  if (!Number.isInteger(instanceCount) || instanceCount < 1 || instanceCount > 26) {
+    process.stderr.write(`bench: --instances takes a whole number from 1 to 26 (got "${values.instances}")\n`);
+    return 2;
   }
   const serverUrl = process.env.DATABASE_URL;
   if (!serverUrl || !/^postgres(ql)?:\/\//.test(serverUrl)) {
@@ -115,7 +165,7 @@ async function main(): Promise<number> {
     const talkDates = catalog.openDates(from(420), 4);
     const floorDates = catalog.openDates(from(440), 10);
 
-    const machine = {
+    const machine: Machine = {
       cpus: os.availableParallelism(),
       cpu_model: os.cpus()[0]?.model ?? 'unknown',
       memory_gib: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
@@ -129,15 +179,74 @@ async function main(): Promise<number> {
     log(`machine before the run: ${before.machine_busy_pct} % busy (${before.other_pct_of_core} % of a core used by others)`);
     log(`machine: ${machine.cpus} CPUs, ${machine.memory_gib} GiB, node ${machine.node}, ${machine.postgres.split(' on ')[0]}`);
 
-    // Broker F: the floors, with a CPU profile, on its own database.
-    const databaseF = await createScratchDatabase(serverUrl, `${label}_f`);
-    scratch.push(databaseF);
+    const newDatabase = async (suffix: string) => {
+      const database = await createScratchDatabase(serverUrl, `${label}_${suffix}`);
+      scratch.push(database);
+      return database;
+    };
+    const startBroker = async (databaseUrl: string, env: Record<string, string> = {}, nodeArgs?: string[]) => {
+      const broker = await startBrokerProcess({ databaseUrl, env: { HOLD_TTL_S: '60', HOLD_MAX_S: '600', ...env }, nodeArgs });
+      brokers.push(broker);
+      return broker;
+    };
+    // Phases 1 and 2, against one broker or several at once (the calls round-robin over the targets).
+    const measureLatencyLevels = async (targets: BrokerTarget[], databaseUrl: string) => {
+      const latency: LatencyLevelResult[] = [];
+      for (const calls of scale.levels) {
+        const level = await measureToolLatency({ targets, calls, warmupMs: scale.warmupMs, windowMs: scale.windowMs, seed: calls, dates: loadDates, databaseUrl });
+        const each = targets.length > 1 ? ` (p99 by instance: ${(level.instances ?? []).map((part) => `${part.instance} ${part.check_availability.p99}/${part.book_appointment.p99}`).join(', ')})` : '';
+        log(`latency at ${calls} calls: check p50 ${level.check_availability.p50} / p99 ${level.check_availability.p99} ms, book p50 ${level.book_appointment.p50} / p99 ${level.book_appointment.p99} ms${each}`);
+        latency.push(level);
+      }
+      return latency;
+    };
+    const measureContentionOn = (targets: BrokerTarget[], databaseUrl: string) =>
+      measureContention({ targets, callers: scale.contentionCallers, dates: contentionDates, databaseUrl });
+    const flags = [...(quick ? ['--quick'] : []), ...(instanceCount > 1 ? [`--instances ${instanceCount}`] : [])];
+    const runInfo = () => ({
+      started_at: startedAt.toISOString(),
+      duration_s: Math.round((Date.now() - startedAt.getTime()) / 1000),
+      quick,
+      command: `DATABASE_URL=${redact(serverUrl)} npm run bench${flags.length ? ` -- ${flags.join(' ')}` : ''}`,
+      machine,
+      machine_busy_before: before,
+    });
+    const write = async (file: ResultsFile, markdown: string, owner: SectionOwner) => {
+      if (!values['no-write']) {
+        await writeFile(RESULTS, `${JSON.stringify(file, null, 2)}\n`);
+        await writeBenchmarks(markdown, new Set([owner]));
+        log('wrote BENCHMARKS.md and bench/results.json');
+      }
+      process.stdout.write(`${markdown}\n`);
+      return 0;
+    };
+
+    if (instanceCount > 1) {
+      // N brokers (INSTANCE_ID a, b, …) on one database, started one after another so only
+      // the first applies the migrations; one tenant and runtime token serve all of them.
+      const database = await newDatabase('i');
+      const names = Array.from({ length: instanceCount }, (_, index) => String.fromCharCode(97 + index));
+      const started: BrokerProcess[] = [];
+      for (const name of names) {
+        started.push(await startBroker(database.url, { INSTANCE_ID: name }));
+        log(`broker ${name} (pid ${started.at(-1)!.pid}, INSTANCE_ID=${name}) on ${database.name}`);
+      }
+      const token = await loadTenant(started[0]!);
+      const targets: BrokerTarget[] = started.map((broker, index) => ({ name: names[index]!, broker, token }));
+      const latency = await measureLatencyLevels(targets, database.url);
+      const contention = await measureContentionOn(targets, database.url);
+      await Promise.all(targets.map((target) => target.broker.stop()));
+      const results: InstancesResults = { ...runInfo(), instances: targets.map((target) => target.name), latency, contention };
+      const file = await readResults();
+      return await write({ ...file, multi_instance: { ...file.multi_instance, [instanceCount]: results } }, renderInstances(results), `instances:${instanceCount}`);
+    }
+
+    // Broker F: the floors, with a CPU profile, on its own database. The floors send pings and
+    // tool calls back to back on one call, thousands a second, so the per-call frame limit
+    // (MAX_FRAMES_PER_S, 50 by default) is lifted for this broker: it would drop them as RATE_LIMITED.
+    const databaseF = await newDatabase('f');
     const floors = await measureFloors({
-      start: async (nodeArgs) => {
-        const broker = await startBrokerProcess({ databaseUrl: databaseF.url, env: { HOLD_TTL_S: '60', HOLD_MAX_S: '600' }, nodeArgs });
-        brokers.push(broker);
-        return broker;
-      },
+      start: (nodeArgs) => startBroker(databaseF.url, { MAX_FRAMES_PER_S: '1000000' }, nodeArgs),
       databaseUrl: databaseF.url,
       loadTenant,
       dates: floorDates,
@@ -145,28 +254,19 @@ async function main(): Promise<number> {
     });
 
     // Broker A: latency, contention, baseline, extension writes (HOLD_TTL_S 60, the default).
-    const databaseA = await createScratchDatabase(serverUrl, `${label}_a`);
-    scratch.push(databaseA);
-    const brokerA = await startBrokerProcess({ databaseUrl: databaseA.url, env: { HOLD_TTL_S: '60', HOLD_MAX_S: '600' } });
-    brokers.push(brokerA);
+    const databaseA = await newDatabase('a');
+    const brokerA = await startBroker(databaseA.url);
     const token = await loadTenant(brokerA);
     log(`broker A (pid ${brokerA.pid}) on ${databaseA.name}`);
-
-    const latency: LatencyLevelResult[] = [];
-    for (const calls of scale.levels) {
-      const level = await measureToolLatency({ broker: brokerA, token, calls, warmupMs: scale.warmupMs, windowMs: scale.windowMs, seed: calls, dates: loadDates, databaseUrl: databaseA.url });
-      log(`latency at ${calls} calls: check p50 ${level.check_availability.p50} / p99 ${level.check_availability.p99} ms, book p50 ${level.book_appointment.p50} / p99 ${level.book_appointment.p99} ms`);
-      latency.push(level);
-    }
-    const contention = await measureContention({ broker: brokerA, token, callers: scale.contentionCallers, dates: contentionDates, databaseUrl: databaseA.url });
+    const targetsA = [{ name: 'A', broker: brokerA, token }];
+    const latency = await measureLatencyLevels(targetsA, databaseA.url);
+    const contention = await measureContentionOn(targetsA, databaseA.url);
     const baseline = await compareWithNaive({ broker: brokerA, token, tenant: TENANT, dates: baselineDates, seed: 4 });
 
     // Broker B: capacity, a fresh process on a fresh database. Meanwhile broker A serves the
     // extension-write minute: it is timer-bound and needs one real minute at the real TTL.
-    const databaseB = await createScratchDatabase(serverUrl, `${label}_b`);
-    scratch.push(databaseB);
-    const brokerB = await startBrokerProcess({ databaseUrl: databaseB.url, env: { HOLD_TTL_S: '60', HOLD_MAX_S: '600' } });
-    brokers.push(brokerB);
+    const databaseB = await newDatabase('b');
+    const brokerB = await startBroker(databaseB.url);
     const tokenB = await loadTenant(brokerB);
     const [extension, capacity] = await Promise.all([
       measureExtensionWrites({ broker: brokerA, token, databaseUrl: databaseA.url, talkers: scale.talkers, talkMs: scale.talkMs, dates: talkDates }),
@@ -175,28 +275,9 @@ async function main(): Promise<number> {
     log(`extension: ${extension.extensions_per_talker_minute} extension writes per talker-minute`);
     await brokerA.stop();
 
-    const results: BenchResults = {
-      started_at: startedAt.toISOString(),
-      duration_s: Math.round((Date.now() - startedAt.getTime()) / 1000),
-      quick,
-      command: `DATABASE_URL=${redact(serverUrl)} npm run bench${quick ? ' -- --quick' : ''}`,
-      machine,
-      machine_busy_before: before,
-      floors,
-      latency,
-      contention,
-      capacity,
-      extension,
-      baseline,
-    };
-    const markdown = renderMarkdown(results);
-    if (!values['no-write']) {
-      await writeFile(new URL('results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
-      await writeBenchmarks(markdown);
-      log('wrote BENCHMARKS.md and bench/results.json');
-    }
-    process.stdout.write(`${markdown}\n`);
-    return 0;
+    const results: BenchResults = { ...runInfo(), floors, latency, contention, capacity, extension, baseline };
+    const { multi_instance } = await readResults();
+    return await write({ ...results, ...(multi_instance ? { multi_instance } : {}) }, renderMarkdown(results), 'bench');
   } finally {
     await cleanup();
   }
