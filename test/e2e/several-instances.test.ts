@@ -79,11 +79,11 @@ describe.runIf(drivers.includes('postgres'))('several broker instances on one da
     return client;
   };
 
-  /** Loads the demo salon as `tenant` (through `a`; the catalog is in the shared database) and returns a runtime token. */
-  const tenant = async (tenantId: string, through: BrokerProcess = a) => {
-    const put = await through.admin('PUT', `/v1/admin/tenants/${tenantId}`, demoCatalogBody);
+  /** Loads the demo salon as `tenantId` and returns a runtime token; through `a`, but catalog and token are in the shared database. */
+  const tenant = async (tenantId: string) => {
+    const put = await a.admin('PUT', `/v1/admin/tenants/${tenantId}`, demoCatalogBody);
     if (put.status !== 200) throw new Error(`catalog refused: ${JSON.stringify(put.body)}`);
-    return (await through.admin('POST', `/v1/admin/tenants/${tenantId}/runtime-tokens`)).body.token as string;
+    return (await a.admin('POST', `/v1/admin/tenants/${tenantId}/runtime-tokens`)).body.token as string;
   };
 
   const query = async <T>(statement: ReturnType<typeof sql>) => rowsOf<T>(await database.db.execute(statement));
