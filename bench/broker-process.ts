@@ -1,7 +1,9 @@
 /**
  * The broker under test as its own process (`node --import tsx src/server.ts`), as it
  * runs in production: its CPU time and memory are its own, read from /proc, and the load
- * generator does not share its event loop.
+ * generator does not share its event loop. The end-to-end tests that need a real process
+ * (SIGKILL, SIGSTOP, several instances on one database) start theirs here too, so there
+ * is one way to spawn, wait for and stop a broker.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -23,6 +25,11 @@ export interface BrokerProcess {
   /** A Prometheus gauge from /metrics (e.g. nodejs_heap_size_used_bytes). */
   metric(name: string): Promise<number | null>;
   admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  /** Sends a signal and returns at once: SIGSTOP/SIGCONT to freeze and thaw it, SIGTERM to watch a shutdown. */
+  signal(signal: NodeJS.Signals): void;
+  /** Settles when the process has exited, with its exit code or the signal that ended it. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Sends `signal` (SIGKILL after 20 s) and waits for the exit; a stopped (SIGSTOP) process is continued so it can act on it. */
   stop(signal?: NodeJS.Signals): Promise<void>;
   output(): string;
 }
@@ -56,12 +63,17 @@ export async function readCpuSeconds(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
 }
 
-export async function startBrokerProcess(options: { databaseUrl: string; env?: Record<string, string>; nodeArgs?: string[] }): Promise<BrokerProcess> {
+/**
+ * Starts a broker and resolves once `/healthz` answers. Without `databaseUrl` it runs on
+ * the embedded database (set `DATA_DIR` in `env`); a DATABASE_URL inherited from this
+ * process's environment is not passed on. `env.ADMIN_TOKEN`, if given, is the admin token.
+ */
+export async function startBrokerProcess(options: { databaseUrl?: string; env?: Record<string, string>; nodeArgs?: string[] }): Promise<BrokerProcess> {
   const port = await freePort();
-  const adminToken = `bench_${randomBytes(12).toString('hex')}`;
+  const adminToken = options.env?.ADMIN_TOKEN ?? `adm_${randomBytes(12).toString('hex')}`;
   const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/server.ts'], {
     cwd: repoRoot,
-    env: { ...process.env, DATABASE_URL: options.databaseUrl, PORT: String(port), HOST: '127.0.0.1', ADMIN_TOKEN: adminToken, LOG_LEVEL: 'warn', ...options.env },
+    env: { ...process.env, DATABASE_URL: options.databaseUrl ?? '', PORT: String(port), HOST: '127.0.0.1', ADMIN_TOKEN: adminToken, LOG_LEVEL: 'warn', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -70,12 +82,12 @@ export async function startBrokerProcess(options: { databaseUrl: string; env?: R
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   const url = `http://127.0.0.1:${port}`;
 
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`the broker exited (${child.exitCode}) before listening:\n${output}`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the broker exited (${child.exitCode ?? child.signalCode}) before listening:\n${output}`);
     try {
       const response = await fetch(`${url}/healthz`);
       if (response.ok) break;
@@ -110,9 +122,15 @@ export async function startBrokerProcess(options: { databaseUrl: string; env?: R
       const text = await response.text();
       return { status: response.status, body: text ? JSON.parse(text) : null };
     },
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null) return;
+    signal(signal) {
       child.kill(signal);
+    },
+    exited,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
+      // A stopped process holds every signal but SIGKILL until it is continued.
+      if (signal !== 'SIGKILL') child.kill('SIGCONT');
       const timeout = setTimeout(() => child.kill('SIGKILL'), 20_000);
       await exited;
       clearTimeout(timeout);

@@ -5,10 +5,9 @@
  *
  * PostgreSQL only: PGlite runs inside the process, there is no connection to break.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startBrokerProcess, type BrokerProcess } from '../../bench/broker-process.js';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { RuntimeClient } from '../../src/harness/runtime-client.js';
@@ -140,24 +139,15 @@ describe.runIf(onPostgres)('a broker whose database stalls or is cut (postgres)'
   });
 });
 
-function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    env: { ...process.env, PORT: '0', ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      if (line.includes('callhold broker listening')) resolve({ child, url: (JSON.parse(line) as { address: string }).address });
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code} before listening`)));
-  });
-}
-
 describe.runIf(onPostgres)('a broker process stopped during an outage (postgres)', () => {
   let database: TestDatabase;
   let proxy: TcpFaultProxy;
-  const children: ChildProcess[] = [];
+  const brokers: BrokerProcess[] = [];
+  const startServer = async (databaseUrl: string) => {
+    const broker = await startBrokerProcess({ databaseUrl, env: { ADMIN_TOKEN: ADMIN } });
+    brokers.push(broker);
+    return broker;
+  };
 
   beforeAll(async () => {
     database = await openTestDatabase('postgres', { maxConnections: 1 });
@@ -165,14 +155,13 @@ describe.runIf(onPostgres)('a broker process stopped during an outage (postgres)
   });
   afterEach(() => proxy.restore());
   afterAll(async () => {
-    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await Promise.all(brokers.map((broker) => broker.stop('SIGKILL')));
     await proxy?.close();
     await database?.close();
   });
 
   it('exits within 6 s of SIGTERM while the database stalls, having told its calls to reconnect', async () => {
-    const server = await startServer({ DATABASE_URL: proxy.urlFor(database.url!) });
-    children.push(server.child);
+    const server = await startServer(proxy.urlFor(database.url!));
     const token = await tenantToken(server.url, 'stopping');
     const client = await RuntimeClient.connect(server.url, 'call-at-sigterm', token);
     await client.start();
@@ -183,9 +172,9 @@ describe.runIf(onPostgres)('a broker process stopped during an outage (postgres)
     // Work in flight on the stalled database when the signal comes: a tool and a snapshot write.
     client.send({ type: 'caller.activity', speaking: true });
     client.send({ type: 'tool.call', id: 'in-flight', name: 'check_customer', arguments: {} });
-    const exited = new Promise<number>((resolve) => server.child.once('exit', () => resolve(performance.now())));
+    const exited = server.exited.then(() => performance.now());
     const signalled = performance.now();
-    server.child.kill('SIGTERM');
+    server.signal('SIGTERM');
 
     expect(await client.waitClosed()).toMatchObject({ code: 1012 });
     const exitedAt = await within(7000, exited, 'exit after SIGTERM');
@@ -193,8 +182,7 @@ describe.runIf(onPostgres)('a broker process stopped during an outage (postgres)
   });
 
   it('closes cleanly (exit 0) within 6 s of SIGTERM after a cut has ended', async () => {
-    const server = await startServer({ DATABASE_URL: proxy.urlFor(database.url!) });
-    children.push(server.child);
+    const server = await startServer(proxy.urlFor(database.url!));
     const token = await tenantToken(server.url, 'recovered');
     const client = await RuntimeClient.connect(server.url, 'call-after-cut', token);
     await client.start();
@@ -204,9 +192,9 @@ describe.runIf(onPostgres)('a broker process stopped during an outage (postgres)
     proxy.restore();
     expect(await client.tool('check_customer', {}, 'after-cut', 1500)).toMatchObject({ ok: true });
 
-    const exited = new Promise<{ code: number | null; at: number }>((resolve) => server.child.once('exit', (code) => resolve({ code, at: performance.now() })));
+    const exited = server.exited.then(({ code }) => ({ code, at: performance.now() }));
     const signalled = performance.now();
-    server.child.kill('SIGTERM');
+    server.signal('SIGTERM');
     expect(await client.waitClosed()).toMatchObject({ code: 1012 });
     const exit = await within(7000, exited, 'exit after SIGTERM');
     expect(exit.code).toBe(0);
