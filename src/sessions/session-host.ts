@@ -424,8 +424,12 @@ export class SessionHost {
     const ended = { type: 'session.ended' as const, outcome: context.outcome ?? 'no_booking', appointment: context.appointment };
     await session.snapshots.write();
     this.options.ownership.disown(session.sessionId);
-    // Taken over while ending: the new owner's word on the call is the one that counts.
-    if (session.takenOver) return;
+    // Taken over while ending (the end was not stored): the new owner's word on the call counts.
+    if (session.takenOver || session.snapshots.takenOver) {
+      session.port?.close('taken_over');
+      session.port = null;
+      return;
+    }
     session.port?.emitted(ended, session.timezone);
     session.port?.close('ended');
     session.port = null;

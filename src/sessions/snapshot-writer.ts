@@ -30,6 +30,8 @@ export class SnapshotWriter {
   private last: Persisted | null = null;
   private dirty = false;
   private writing: Promise<void> | null = null;
+  /** A write was refused: another instance owns the session, and nothing more is written. */
+  takenOver = false;
 
   constructor(
     private readonly sessionId: string,
@@ -54,6 +56,7 @@ export class SnapshotWriter {
    * it tells anyone the call ended.
    */
   write(): Promise<void> {
+    if (this.takenOver) return Promise.resolve();
     this.last = persistedOf(this.actor.getSnapshot().context as CallSessionContext);
     this.dirty = true;
     this.writing ??= this.writeLatest();
@@ -76,7 +79,10 @@ export class SnapshotWriter {
         );
       } catch (error) {
         // Taken over: the ownership reported it, and the new owner's snapshot is the one that counts.
-        if (isTakenOver(error)) break;
+        if (isTakenOver(error)) {
+          this.takenOver = true;
+          break;
+        }
         this.logger.error({ err: error }, 'session snapshot write failed');
       }
     }
