@@ -67,8 +67,8 @@ export class BookingService {
   }
 
   /** Gives a hold up; false when it was no longer held. */
-  releaseHold(holdId: string, fence: SessionFence | null = null): Promise<boolean> {
-    return this.options.store.releaseHold(holdId, fence);
+  releaseHold(tenantId: string, holdId: string, fence: SessionFence | null = null): Promise<boolean> {
+    return this.options.store.releaseHold(tenantId, holdId, fence);
   }
 
   /** Cancels an appointment for a caller: only one booked under their number; null when there is none. */
@@ -107,14 +107,14 @@ export class BookingService {
    * slot named in the tool call, else the slot of the session's hold. A retried key
    * returns the first appointment (converting a hold looks the key up in the same step).
    */
-  async book(hold: HeldSlot | null, request: SlotRequest | null, details: BookingDetails): Promise<BookOutcome> {
+  async book(tenantId: string, hold: HeldSlot | null, request: SlotRequest | null, details: BookingDetails): Promise<BookOutcome> {
     const { store } = this.options;
     if (hold && (request === null || holdCovers(hold, request))) {
-      const converted = await store.convertHold(hold.id, details);
+      const converted = await store.convertHold(tenantId, hold.id, details);
       if (converted.booked) return { booked: true, appointment: converted.appointment, replayed: converted.replayed };
     }
     if (details.idempotencyKey) {
-      const earlier = await store.findAppointmentByKey(details.idempotencyKey);
+      const earlier = await store.findAppointmentByKey(tenantId, details.idempotencyKey);
       if (earlier) return { booked: true, appointment: earlier, replayed: true };
     }
     if (!request) return { booked: false, code: 'NO_HOLD', reason: null, alternatives: [] };

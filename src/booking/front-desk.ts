@@ -65,7 +65,7 @@ export class FrontDesk {
       store.liveHolds(catalog.tenantId, window),
       store.listBlocks(catalog.tenantId, window),
     ]);
-    const claims = await store.appointmentClaims(appointments.filter((appointment) => appointment.status === 'booked').map((appointment) => appointment.id));
+    const claims = await store.appointmentClaims(catalog.tenantId, appointments.filter((appointment) => appointment.status === 'booked').map((appointment) => appointment.id));
     return dayBoard(catalog, date, { appointments, claims, holds, blocks });
   }
 
@@ -78,7 +78,7 @@ export class FrontDesk {
   async book(catalog: Catalog, booking: FrontDeskBooking): Promise<BookOutcome | InvalidField> {
     const request = this.slotRequest(catalog, booking.serviceId, booking.staffId, booking.when);
     if ('invalid' in request) return request;
-    const outcome = await this.options.booking.book(null, request, {
+    const outcome = await this.options.booking.book(catalog.tenantId, null, request, {
       customerName: booking.customerName,
       phone: booking.phone,
       callId: null,

@@ -25,6 +25,8 @@ export type BlockSource = (typeof blockSources)[number];
  * without a fence (the front desk, the calendar) belong to no session.
  */
 export interface SessionFence {
+  /** The session's tenant: every row of a call is keyed by (tenant, id) (drizzle/0012). */
+  tenantId: string;
   sessionId: string;
   epoch: number;
 }
@@ -121,16 +123,21 @@ export interface CatalogStore {
   findCustomer(tenantId: string, phone: string): Promise<Customer | null>;
 }
 
+/**
+ * Every method names the tenant of the rows it touches, also where an id alone would
+ * find them: keys are (tenant, id), so a lookup uses the primary key and stays on one
+ * tenant's shard when the schema is distributed by tenant (drizzle/0012).
+ */
 export interface BookingStore {
   /** Claims that overlap `window`; a hold or appointment being replaced can be left out. */
   liveClaims(tenantId: string, staffIds: string[], window: InstantRange, ignoreHoldId?: string | null, ignoreAppointmentId?: string | null): Promise<StaffClaim[]>;
   placeHold(request: HoldRequest): Promise<PlaceHoldResult>;
   /** `fence`: the session the hold is extended for, when it is a live call's (see `SessionFence`); likewise below. */
-  extendHold(holdId: string, ttlMs: number, fence?: SessionFence | null): Promise<ExtendHoldResult>;
+  extendHold(tenantId: string, holdId: string, ttlMs: number, fence?: SessionFence | null): Promise<ExtendHoldResult>;
   /** Ends a hold whose deadline has passed (by the database clock). */
-  expireHold(holdId: string, fence?: SessionFence | null): Promise<ExpireHoldResult>;
-  releaseHold(holdId: string, fence?: SessionFence | null): Promise<boolean>;
-  convertHold(holdId: string, details: BookingDetails): Promise<ConvertHoldResult>;
+  expireHold(tenantId: string, holdId: string, fence?: SessionFence | null): Promise<ExpireHoldResult>;
+  releaseHold(tenantId: string, holdId: string, fence?: SessionFence | null): Promise<boolean>;
+  convertHold(tenantId: string, holdId: string, details: BookingDetails): Promise<ConvertHoldResult>;
   /** Claims and books in one transaction, releasing `releasesHoldId` only on success. */
   bookDirect(claim: SlotClaim, details: BookingDetails, releasesHoldId?: string | null): Promise<DirectBookingResult>;
   /**
@@ -138,13 +145,14 @@ export interface BookingStore {
    * unless the new ones are placed.
    */
   moveAppointment(appointmentId: string, claim: SlotClaim): Promise<MoveAppointmentResult>;
-  findAppointmentByKey(idempotencyKey: string): Promise<AppointmentRecord | null>;
+  /** Idempotency keys are the tenant's own: the same key in another tenant is another booking. */
+  findAppointmentByKey(tenantId: string, idempotencyKey: string): Promise<AppointmentRecord | null>;
   listAppointments(tenantId: string, window: InstantRange): Promise<AppointmentRecord[]>;
   upcomingAppointments(tenantId: string, phone: string, from: Date): Promise<AppointmentRecord[]>;
   /** Cancels only an appointment booked under `phone`; null when there is none. */
   cancelAppointment(tenantId: string, appointmentId: string, phone: string, fence?: SessionFence | null): Promise<AppointmentRecord | null>;
   /** What a session holds according to storage: its hold still `held`, its latest booked appointment. */
-  sessionHoldings(sessionId: string): Promise<{ hold: HoldRecord | null; appointment: AppointmentRecord | null }>;
+  sessionHoldings(tenantId: string, sessionId: string): Promise<{ hold: HoldRecord | null; appointment: AppointmentRecord | null }>;
   /** Expires every hold past its deadline; the backstop behind each session's own timer. */
   sweepExpiredHolds(): Promise<number>;
 }
@@ -181,7 +189,7 @@ export interface SalonStore {
   deleteBlock(tenantId: string, blockId: string): Promise<BlockRecord | null>;
   listBlocks(tenantId: string, window: InstantRange): Promise<BlockRecord[]>;
   /** Busy stretches of the given appointments, as claimed in storage. */
-  appointmentClaims(appointmentIds: string[]): Promise<Array<{ appointmentId: string; during: InstantRange }>>;
+  appointmentClaims(tenantId: string, appointmentIds: string[]): Promise<Array<{ appointmentId: string; during: InstantRange }>>;
   /** Holds still live (held and unexpired by the database clock) overlapping `window`. */
   liveHolds(tenantId: string, window: InstantRange): Promise<Array<HoldRecord & { callId: string | null }>>;
 }

@@ -85,8 +85,8 @@ export class InspectorViews {
     if (!record) return null;
     await this.options.flushEvents();
     const [events, holds, zone] = await Promise.all([
-      this.options.sessionStore.events(record.id),
-      this.options.queries.sessionHolds(record.id),
+      this.options.sessionStore.events(record.tenantId, record.id),
+      this.options.queries.sessionHolds(record.tenantId, record.id),
       this.timezones()(record.tenantId),
     ]);
     return describeDetail(this.view(record), events, holds, zone);

@@ -9,13 +9,14 @@ import type { SessionFence } from '../booking/ports.js';
 import { BrokerError, isTakenOver } from '../errors.js';
 
 export class SessionOwnership {
-  private readonly epochs = new Map<string, number>();
+  private readonly epochs = new Map<string, { tenantId: string; epoch: number }>();
   private onLost: (fence: SessionFence) => void = () => {};
 
   constructor(readonly instanceId: string) {}
 
-  own(sessionId: string, epoch: number): void {
-    this.epochs.set(sessionId, epoch);
+  /** The tenant goes into every fence: the session's rows are keyed by (tenant, id). */
+  own(tenantId: string, sessionId: string, epoch: number): void {
+    this.epochs.set(sessionId, { tenantId, epoch });
   }
 
   disown(sessionId: string): void {
@@ -24,7 +25,7 @@ export class SessionOwnership {
 
   /** The epoch this instance holds for the session, or null when it does not own it. */
   epochOf(sessionId: string): number | null {
-    return this.epochs.get(sessionId) ?? null;
+    return this.epochs.get(sessionId)?.epoch ?? null;
   }
 
   /**
@@ -32,9 +33,9 @@ export class SessionOwnership {
    * @throws BrokerError `TAKEN_OVER` when this instance no longer owns it: nothing is written
    */
   fence(sessionId: string): SessionFence {
-    const epoch = this.epochs.get(sessionId);
-    if (epoch === undefined) throw new BrokerError('TAKEN_OVER', 'this broker instance no longer owns the session');
-    return { sessionId, epoch };
+    const owned = this.epochs.get(sessionId);
+    if (owned === undefined) throw new BrokerError('TAKEN_OVER', 'this broker instance no longer owns the session');
+    return { tenantId: owned.tenantId, sessionId, epoch: owned.epoch };
   }
 
   /** Runs a write for the session under its fence; a refusal by storage reports the loss. */
@@ -50,7 +51,7 @@ export class SessionOwnership {
 
   /** Storage refused a write under `fence`: another instance owns the session now. */
   lost(fence: SessionFence): void {
-    if (this.epochs.get(fence.sessionId) !== fence.epoch) return;
+    if (this.epochs.get(fence.sessionId)?.epoch !== fence.epoch) return;
     this.onLost(fence);
   }
 

@@ -72,6 +72,8 @@ export interface SessionRecord {
  * another owner by then (PROTOCOL §3: an instance that lost a session never writes for it).
  */
 export interface SessionEventRecord {
+  /** The session's tenant: its rows are keyed by (tenant, session) (drizzle/0012). */
+  tenantId: string;
   sessionId: string;
   epoch: number;
   at: Date;
@@ -82,11 +84,13 @@ export interface SessionEventRecord {
   latencyMs: number | null;
 }
 
-/** An entry of the event log as stored: the epoch it was recorded under is not kept. */
-export type StoredSessionEvent = Omit<SessionEventRecord, 'epoch'>;
+/** An entry of the event log as stored, read for one session: the epoch it was recorded under is not kept. */
+export type StoredSessionEvent = Omit<SessionEventRecord, 'epoch' | 'tenantId'>;
 
 /** The first answer to a tool call id, replayed when the id comes again. */
 export interface ToolAnswerRecord {
+  /** As for `SessionEventRecord`. */
+  tenantId: string;
   sessionId: string;
   /** As for `SessionEventRecord`. */
   epoch: number;
@@ -139,5 +143,5 @@ export interface SessionStore {
   appendLog(events: SessionEventRecord[], answers: ToolAnswerRecord[]): Promise<void>;
   /** Keeps the first answer to each id. */
   saveToolAnswers(answers: ToolAnswerRecord[]): Promise<void>;
-  findToolResult(sessionId: string, toolCallId: string): Promise<unknown | null>;
+  findToolResult(tenantId: string, sessionId: string, toolCallId: string): Promise<unknown | null>;
 }

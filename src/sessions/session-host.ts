@@ -82,6 +82,7 @@ export interface SessionHostOptions {
 /** What a transport holds once its session is open: enough to route its events. */
 export interface SessionHandle {
   readonly key: string;
+  readonly tenantId: string;
   readonly sessionId: string;
   /** The epoch the session was opened at: what its transport records is fenced by it. */
   readonly epoch: number;
@@ -152,6 +153,7 @@ export class SessionHost {
   /** Records a frame or request of the session's runtime in its event log. */
   log(handle: SessionHandle, entry: LoggedEntry): void {
     this.options.eventLog.record({
+      tenantId: handle.tenantId,
       sessionId: handle.sessionId,
       epoch: handle.epoch,
       at: new Date(this.options.clock()),
@@ -202,12 +204,9 @@ export class SessionHost {
 
   /** Asks storage which sessions this instance still owns, and lets go of the others. */
   async checkOwnership(): Promise<number> {
-    const held = [...this.live.values()].map(({ sessionId, epoch }) => ({ sessionId, epoch }));
+    const held = [...this.live.values()].map(({ tenantId, sessionId, epoch }) => ({ tenantId, sessionId, epoch }));
     const lost = await this.options.sessionStore.lostSessions(held);
-    for (const sessionId of lost) {
-      const epoch = held.find((fence) => fence.sessionId === sessionId)!.epoch;
-      this.lostAt({ sessionId, epoch });
-    }
+    for (const sessionId of lost) this.lostAt(held.find((fence) => fence.sessionId === sessionId)!);
     return lost.length;
   }
 
@@ -232,7 +231,7 @@ export class SessionHost {
   /** The first answer to a tool call id of a call, also of a call that is over; null when there is none. */
   async storedAnswer(tenantId: string, callId: string, toolCallId: string): Promise<ToolResponse | null> {
     const record = await this.options.sessionStore.findSession(tenantId, callId);
-    return record ? ((await this.options.sessionStore.findToolResult(record.id, toolCallId)) as ToolResponse | null) : null;
+    return record ? ((await this.options.sessionStore.findToolResult(tenantId, record.id, toolCallId)) as ToolResponse | null) : null;
   }
 
   /** The in-memory view of a live session, for the inspector. */
@@ -263,7 +262,7 @@ export class SessionHost {
         // This open took the session over from that one in storage: it now holds the new epoch.
         session = meanwhile;
         session.epoch = record.ownerEpoch;
-        this.options.ownership.own(session.sessionId, session.epoch);
+        this.options.ownership.own(session.tenantId, session.sessionId, session.epoch);
       } else {
         const revived = created ? null : await this.revive(key, record);
         session = revived ?? this.create(key, record, opening, timezone, created);
@@ -276,7 +275,7 @@ export class SessionHost {
     const snapshot = session.actor.getSnapshot();
     port.ready({ callId, resumed, state: snapshot.value, now: this.options.clock(), timezone: session.timezone, hold: snapshot.context.hold });
     this.options.feed.publish({ type: 'session.started', tenant: tenantId, call_id: callId, runtime: session.runtime, resumed, at: new Date(this.options.clock()).toISOString() });
-    return { key, sessionId: session.sessionId, epoch: session.epoch, timezone: session.timezone };
+    return { key, tenantId: session.tenantId, sessionId: session.sessionId, epoch: session.epoch, timezone: session.timezone };
   }
 
   /** `fresh`: the session record was created just now, so no earlier answers of it exist anywhere. */
@@ -308,7 +307,7 @@ export class SessionHost {
     const persisted = record.snapshot as SessionSnapshot;
     const actor = createActor(this.options.machine, { systemId: SESSION_SYSTEM_ID, snapshot: persisted, input: persisted.context });
     const session = this.track(key, record, actor, catalog?.timezone ?? 'UTC', false);
-    const holdings = await this.options.bookingStore.sessionHoldings(record.id);
+    const holdings = await this.options.bookingStore.sessionHoldings(record.tenantId, record.id);
     actor.send({
       type: 'session.restored',
       at: this.options.clock(),
@@ -338,7 +337,7 @@ export class SessionHost {
     };
     this.live.set(key, session);
     this.bySessionId.set(record.id, session);
-    this.options.ownership.own(record.id, record.ownerEpoch);
+    this.options.ownership.own(record.tenantId, record.id, record.ownerEpoch);
     this.options.answers.track(record.id, fresh);
     actor.on('*', (event) => this.onEmitted(session, event));
     actor.subscribe({

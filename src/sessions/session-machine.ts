@@ -54,19 +54,19 @@ export function provideSessionMachine(effects: SessionEffects) {
         }
       }),
       extendHold: fromPromise<ExtensionResult, HoldOfSession>(async ({ input }) => {
-        const extended = await ownership.write(input.sessionId, (fence) => bookingStore.extendHold(input.holdId, holdTtlMs, fence));
+        const extended = await ownership.write(input.sessionId, (fence) => bookingStore.extendHold(fence.tenantId, input.holdId, holdTtlMs, fence));
         if (extended.extended) return { extended: true, expiresAt: extended.hold.expiresAt.getTime() };
         const status = extended.hold?.status;
         return { extended: false, status: status === 'held' || status === undefined ? 'expired' : status };
       }),
       expireHold: fromPromise<ExpiryCheck, HoldOfSession>(async ({ input }) => {
-        const result = await ownership.write(input.sessionId, (fence) => bookingStore.expireHold(input.holdId, fence));
+        const result = await ownership.write(input.sessionId, (fence) => bookingStore.expireHold(fence.tenantId, input.holdId, fence));
         if (result.status === 'held') return { status: 'held', expiresAt: result.hold!.expiresAt.getTime() };
         return { status: result.status };
       }),
       releaseHold: fromPromise<void, HoldOfSession<string | null>>(async ({ input }) => {
         const { holdId } = input;
-        if (holdId) await ownership.write(input.sessionId, (fence) => bookingStore.releaseHold(holdId, fence));
+        if (holdId) await ownership.write(input.sessionId, (fence) => bookingStore.releaseHold(fence.tenantId, holdId, fence));
       }),
     },
   });

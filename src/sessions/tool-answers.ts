@@ -47,10 +47,10 @@ export class ToolAnswers {
 
   /** The first answer to `call`'s id if there is one, else `run`'s, kept as the first. */
   async answer<A extends { response: ToolResponse }>(fence: SessionFence, call: ToolCall, run: () => Promise<A>): Promise<A | { response: ToolResponse }> {
-    const { sessionId } = fence;
+    const { tenantId, sessionId } = fence;
     const session = this.sessions.get(sessionId);
     await session?.running.get(call.id);
-    const earlier = await this.find(sessionId, call.id);
+    const earlier = await this.find(tenantId, sessionId, call.id);
     if (earlier) return { response: earlier };
     const running = run();
     session?.running.set(call.id, running.catch(() => {}));
@@ -63,17 +63,17 @@ export class ToolAnswers {
     }
   }
 
-  private async find(sessionId: string, toolCallId: string): Promise<ToolResponse | null> {
+  private async find(tenantId: string, sessionId: string, toolCallId: string): Promise<ToolResponse | null> {
     const session = this.sessions.get(sessionId);
     const given = session?.given.get(toolCallId);
     if (given) return given;
     if (session?.complete) return null;
-    return (await this.store.findToolResult(sessionId, toolCallId)) as ToolResponse | null;
+    return (await this.store.findToolResult(tenantId, sessionId, toolCallId)) as ToolResponse | null;
   }
 
-  private async keep({ sessionId, epoch }: SessionFence, call: ToolCall, response: ToolResponse): Promise<void> {
+  private async keep({ tenantId, sessionId, epoch }: SessionFence, call: ToolCall, response: ToolResponse): Promise<void> {
     this.sessions.get(sessionId)?.given.set(call.id, response);
-    const record = { sessionId, epoch, toolCallId: call.id, name: call.name, response };
+    const record = { tenantId, sessionId, epoch, toolCallId: call.id, name: call.name, response };
     if (!changesBookings(call.name)) {
       this.eventLog.recordAnswer(record);
       return;

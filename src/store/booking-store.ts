@@ -96,7 +96,7 @@ export class DrizzleBookingStore implements BookingStore {
     const rows = await this.db
       .select({ staffId: staffClaims.staffId, during: staffClaims.during })
       .from(staffClaims)
-      .leftJoin(holds, eq(holds.id, staffClaims.holdId))
+      .leftJoin(holds, and(eq(holds.tenantId, staffClaims.tenantId), eq(holds.id, staffClaims.holdId)))
       .where(
         and(
           eq(staffClaims.tenantId, tenantId),
@@ -131,7 +131,7 @@ export class DrizzleBookingStore implements BookingStore {
     } catch (error) {
       // The same key booked meanwhile on another connection (another staff member, so no
       // shared lock): that first booking is the answer.
-      const earlier = details.idempotencyKey && sqlState(error) === UNIQUE_VIOLATION ? await this.findAppointmentByKey(details.idempotencyKey) : null;
+      const earlier = details.idempotencyKey && sqlState(error) === UNIQUE_VIOLATION ? await this.findAppointmentByKey(claim.tenantId, details.idempotencyKey) : null;
       if (!earlier) throw error;
       return { booked: true, appointment: earlier, replayed: true };
     }
@@ -147,42 +147,45 @@ export class DrizzleBookingStore implements BookingStore {
     return rows[0] ? { moved: true, appointment: toAppointment(rows[0]) } : { moved: false, gone: true };
   }
 
-  async extendHold(holdId: string, ttlMs: number, fence: SessionFence | null = null): Promise<ExtendHoldResult> {
+  async extendHold(tenantId: string, holdId: string, ttlMs: number, fence: SessionFence | null = null): Promise<ExtendHoldResult> {
     const [row] = await this.selectRows<typeof holds.$inferSelect>(sql`
-      SELECT * FROM callhold_extend_hold(${holdId}::uuid, ${ttlMs / 1000}, ${fence?.sessionId ?? null}::uuid, ${fence?.epoch ?? null}::bigint)`);
+      SELECT * FROM callhold_extend_hold(${tenantId}, ${holdId}::uuid, ${ttlMs / 1000}, ${fence?.sessionId ?? null}::uuid, ${fence?.epoch ?? null}::bigint)`);
     if (row) return { extended: true, hold: toHold(row) };
-    return { extended: false, hold: await this.getHold(holdId) };
+    return { extended: false, hold: await this.getHold(tenantId, holdId) };
   }
 
-  async expireHold(holdId: string, fence: SessionFence | null = null): Promise<ExpireHoldResult> {
-    const { hold } = await this.endHold(holdId, 'expired', fence);
+  async expireHold(tenantId: string, holdId: string, fence: SessionFence | null = null): Promise<ExpireHoldResult> {
+    const { hold } = await this.endHold(tenantId, holdId, 'expired', fence);
     return hold ? { status: hold.status, hold } : { status: 'expired', hold: null };
   }
 
-  async releaseHold(holdId: string, fence: SessionFence | null = null): Promise<boolean> {
-    return (await this.endHold(holdId, 'released', fence)).endedNow;
+  async releaseHold(tenantId: string, holdId: string, fence: SessionFence | null = null): Promise<boolean> {
+    return (await this.endHold(tenantId, holdId, 'released', fence)).endedNow;
   }
 
-  async getHold(holdId: string): Promise<HoldRecord | null> {
-    const [row] = await this.db.select().from(holds).where(eq(holds.id, holdId));
+  async getHold(tenantId: string, holdId: string): Promise<HoldRecord | null> {
+    const [row] = await this.db.select().from(holds).where(and(eq(holds.tenantId, tenantId), eq(holds.id, holdId)));
     return row ? toHold(row) : null;
   }
 
-  async convertHold(holdId: string, details: BookingDetails): Promise<ConvertHoldResult> {
+  async convertHold(tenantId: string, holdId: string, details: BookingDetails): Promise<ConvertHoldResult> {
     // now() is the transaction's start, which is also the created_at of an appointment
     // inserted by this very statement: an older one was booked earlier under the same key.
     const rows = await retryTransient(() =>
       this.selectRows<typeof appointments.$inferSelect & { replayed: boolean }>(sql`
         SELECT *, created_at < now() AS replayed
-        FROM callhold_convert_hold(${holdId}::uuid, ${details.customerName}, ${details.phone}, ${details.callId},
+        FROM callhold_convert_hold(${tenantId}, ${holdId}::uuid, ${details.customerName}, ${details.phone}, ${details.callId},
           ${details.sessionId}::uuid, ${details.idempotencyKey}, ${details.epoch ?? null}::bigint)`),
     );
     if (rows[0]) return { booked: true, appointment: toAppointment(rows[0]), replayed: rows[0].replayed };
-    return { booked: false, hold: await this.getHold(holdId) };
+    return { booked: false, hold: await this.getHold(tenantId, holdId) };
   }
 
-  async findAppointmentByKey(idempotencyKey: string): Promise<AppointmentRecord | null> {
-    const [row] = await this.db.select().from(appointments).where(eq(appointments.idempotencyKey, idempotencyKey));
+  async findAppointmentByKey(tenantId: string, idempotencyKey: string): Promise<AppointmentRecord | null> {
+    const [row] = await this.db
+      .select()
+      .from(appointments)
+      .where(and(eq(appointments.tenantId, tenantId), eq(appointments.idempotencyKey, idempotencyKey)));
     return row ? toAppointment(row) : null;
   }
 
@@ -210,13 +213,18 @@ export class DrizzleBookingStore implements BookingStore {
     return row ? toAppointment(row) : null;
   }
 
-  async sessionHoldings(sessionId: string): Promise<{ hold: HoldRecord | null; appointment: AppointmentRecord | null }> {
+  async sessionHoldings(tenantId: string, sessionId: string): Promise<{ hold: HoldRecord | null; appointment: AppointmentRecord | null }> {
     const [[hold], [appointment]] = await Promise.all([
-      this.db.select().from(holds).where(and(eq(holds.sessionId, sessionId), eq(holds.status, 'held'))).orderBy(desc(holds.placedAt)).limit(1),
+      this.db
+        .select()
+        .from(holds)
+        .where(and(eq(holds.tenantId, tenantId), eq(holds.sessionId, sessionId), eq(holds.status, 'held')))
+        .orderBy(desc(holds.placedAt))
+        .limit(1),
       this.db
         .select()
         .from(appointments)
-        .where(and(eq(appointments.sessionId, sessionId), eq(appointments.status, 'booked')))
+        .where(and(eq(appointments.tenantId, tenantId), eq(appointments.sessionId, sessionId), eq(appointments.status, 'booked')))
         .orderBy(desc(appointments.createdAt))
         .limit(1),
     ]);
@@ -228,9 +236,9 @@ export class DrizzleBookingStore implements BookingStore {
       WITH ended AS (
         UPDATE holds SET status = 'expired', ended_at = now()
         WHERE status = 'held' AND expires_at <= now()
-        RETURNING id
+        RETURNING tenant_id, id
       ), freed AS (
-        DELETE FROM staff_claims WHERE hold_id IN (SELECT id FROM ended) RETURNING 1
+        DELETE FROM staff_claims WHERE (tenant_id, hold_id) IN (SELECT tenant_id, id FROM ended) RETURNING 1
       )
       SELECT (SELECT count(*) FROM ended)::int AS swept, (SELECT count(*) FROM freed)::int AS freed`);
     return Number(rowsOf<{ swept: number }>(result)[0]?.swept ?? 0);
@@ -245,10 +253,10 @@ export class DrizzleBookingStore implements BookingStore {
   }
 
   /** Ends a held hold in one statement (`callhold_end_hold`); `endedNow` when this call ended it. */
-  private async endHold(holdId: string, status: 'released' | 'expired', fence: SessionFence | null): Promise<{ hold: HoldRecord | null; endedNow: boolean }> {
+  private async endHold(tenantId: string, holdId: string, status: 'released' | 'expired', fence: SessionFence | null): Promise<{ hold: HoldRecord | null; endedNow: boolean }> {
     const [row] = await this.selectRows<typeof holds.$inferSelect & { endedNow: boolean }>(sql`
       SELECT *, ended_at IS NOT DISTINCT FROM now() AS ended_now
-      FROM callhold_end_hold(${holdId}::uuid, ${status}, ${fence?.sessionId ?? null}::uuid, ${fence?.epoch ?? null}::bigint)`);
+      FROM callhold_end_hold(${tenantId}, ${holdId}::uuid, ${status}, ${fence?.sessionId ?? null}::uuid, ${fence?.epoch ?? null}::bigint)`);
     return row ? { hold: toHold(row), endedNow: row.endedNow && row.status === status } : { hold: null, endedNow: false };
   }
 }

@@ -7,13 +7,14 @@
  */
 import { and, asc, desc, eq, isNotNull, sql } from 'drizzle-orm';
 import type { CalendarSettings } from '../sync/calendar-settings.js';
-import type { CalendarConflict, CalendarLink, CalendarStore, OutboxAppointment, OutboxHold, OutboxRow, OutboxType, SyncStatus } from '../sync/ports.js';
+import type { CalendarConflict, CalendarLink, CalendarStore, OutboxAppointment, OutboxHold, OutboxKey, OutboxRow, OutboxType, SyncStatus } from '../sync/ports.js';
 import { rowsOf, selectRows } from './booking-store.js';
 import type { Database } from './database.js';
 import { calendarConflicts, calendarIntegrations, calendarLinks, calendarOutbox, calendarReservations, holds } from './schema.js';
 
 const seconds = (ms: number) => sql`make_interval(secs => ${ms / 1000})`;
 const undelivered = sql`delivered_at IS NULL AND discarded_at IS NULL`;
+const outboxRow = (row: OutboxKey) => and(eq(calendarOutbox.tenantId, row.tenantId), eq(calendarOutbox.id, row.id));
 
 const jsonRow = (raw: unknown) => (typeof raw === 'string' ? JSON.parse(raw) : raw) as Record<string, unknown>;
 
@@ -82,13 +83,13 @@ export class DrizzleCalendarStore implements CalendarStore {
       id: string; seq: string | number; tenantId: string; type: OutboxType; appointment: unknown; occurredAt: Date; attempts: number; timezone: string | null;
     }>(this.db, sql`
       UPDATE calendar_outbox o SET leased_until = now() + ${seconds(leaseMs)}, attempts = o.attempts + 1
-      WHERE o.id IN (
-        SELECT c.id FROM calendar_outbox c
+      WHERE (o.tenant_id, o.id) IN (
+        SELECT c.tenant_id, c.id FROM calendar_outbox c
         WHERE c.delivered_at IS NULL AND c.discarded_at IS NULL AND c.next_attempt_at <= now()
           AND (c.leased_until IS NULL OR c.leased_until <= now())
           AND NOT EXISTS (
             SELECT 1 FROM calendar_outbox e
-            WHERE e.subject_id = c.subject_id AND e.seq < c.seq AND e.delivered_at IS NULL AND e.discarded_at IS NULL)
+            WHERE e.tenant_id = c.tenant_id AND e.subject_id = c.subject_id AND e.seq < c.seq AND e.delivered_at IS NULL AND e.discarded_at IS NULL)
         ORDER BY c.seq
         LIMIT ${limit}
         FOR UPDATE SKIP LOCKED)
@@ -109,27 +110,31 @@ export class DrizzleCalendarStore implements CalendarStore {
       .sort((a, b) => a.seq - b.seq);
   }
 
-  async markDelivered(id: string): Promise<void> {
-    await this.db.update(calendarOutbox).set({ deliveredAt: sql`coalesce(${calendarOutbox.deliveredAt}, now())`, leasedUntil: null }).where(eq(calendarOutbox.id, id));
+  async markDelivered(row: OutboxKey): Promise<void> {
+    await this.db.update(calendarOutbox).set({ deliveredAt: sql`coalesce(${calendarOutbox.deliveredAt}, now())`, leasedUntil: null }).where(outboxRow(row));
   }
 
-  async markFailed(id: string, message: string, retryInMs: number): Promise<void> {
+  async markFailed(row: OutboxKey, message: string, retryInMs: number): Promise<void> {
     await this.db
       .update(calendarOutbox)
       .set({ lastError: message.slice(0, 1000), lastErrorAt: sql`now()`, nextAttemptAt: sql`now() + ${seconds(retryInMs)}`, leasedUntil: null })
-      .where(and(eq(calendarOutbox.id, id), sql`${undelivered}`));
+      .where(and(outboxRow(row), sql`${undelivered}`));
   }
 
-  async markDiscarded(id: string, reason: string): Promise<void> {
+  async markDiscarded(row: OutboxKey, reason: string): Promise<void> {
     await this.db
       .update(calendarOutbox)
       .set({ discardedAt: sql`now()`, lastError: reason, lastErrorAt: sql`now()`, leasedUntil: null })
-      .where(and(eq(calendarOutbox.id, id), sql`${undelivered}`));
+      .where(and(outboxRow(row), sql`${undelivered}`));
   }
 
-  async releaseLeases(ids: string[]): Promise<void> {
-    if (ids.length === 0) return;
-    await this.db.execute(sql`UPDATE calendar_outbox SET leased_until = NULL WHERE id = ANY(${`{${ids.join(',')}}`}::uuid[]) AND ${undelivered}`);
+  async releaseLeases(rows: OutboxKey[]): Promise<void> {
+    if (rows.length === 0) return;
+    const keys = JSON.stringify(rows.map(({ tenantId, id }) => ({ tenant_id: tenantId, id })));
+    await this.db.execute(sql`
+      UPDATE calendar_outbox o SET leased_until = NULL
+      FROM jsonb_to_recordset(${keys}::jsonb) AS released(tenant_id text, id uuid)
+      WHERE o.tenant_id = released.tenant_id AND o.id = released.id AND ${undelivered}`);
   }
 
   async msUntilNextDue(): Promise<number | null> {
@@ -177,8 +182,8 @@ export class DrizzleCalendarStore implements CalendarStore {
     };
   }
 
-  async getLink(appointmentId: string): Promise<CalendarLink | null> {
-    const [row] = await this.db.select().from(calendarLinks).where(eq(calendarLinks.appointmentId, appointmentId));
+  async getLink(tenantId: string, appointmentId: string): Promise<CalendarLink | null> {
+    const [row] = await this.db.select().from(calendarLinks).where(and(eq(calendarLinks.tenantId, tenantId), eq(calendarLinks.appointmentId, appointmentId)));
     return row ? { appointmentId: row.appointmentId, externalUid: row.externalUid, start: row.startAt } : null;
   }
 
@@ -191,15 +196,18 @@ export class DrizzleCalendarStore implements CalendarStore {
     await this.db
       .insert(calendarLinks)
       .values({ tenantId, appointmentId: link.appointmentId, externalUid: link.externalUid, startAt: link.start })
-      .onConflictDoUpdate({ target: calendarLinks.appointmentId, set: { externalUid: link.externalUid, startAt: link.start } });
+      .onConflictDoUpdate({ target: [calendarLinks.tenantId, calendarLinks.appointmentId], set: { externalUid: link.externalUid, startAt: link.start } });
   }
 
-  async deleteLink(appointmentId: string): Promise<void> {
-    await this.db.delete(calendarLinks).where(eq(calendarLinks.appointmentId, appointmentId));
+  async deleteLink(tenantId: string, appointmentId: string): Promise<void> {
+    await this.db.delete(calendarLinks).where(and(eq(calendarLinks.tenantId, tenantId), eq(calendarLinks.appointmentId, appointmentId)));
   }
 
-  async getReservation(holdId: string): Promise<string | null> {
-    const [row] = await this.db.select().from(calendarReservations).where(eq(calendarReservations.holdId, holdId));
+  async getReservation(tenantId: string, holdId: string): Promise<string | null> {
+    const [row] = await this.db
+      .select()
+      .from(calendarReservations)
+      .where(and(eq(calendarReservations.tenantId, tenantId), eq(calendarReservations.holdId, holdId)));
     return row?.reservationUid ?? null;
   }
 
@@ -207,18 +215,18 @@ export class DrizzleCalendarStore implements CalendarStore {
     await this.db
       .insert(calendarReservations)
       .values({ tenantId, holdId, reservationUid })
-      .onConflictDoUpdate({ target: calendarReservations.holdId, set: { reservationUid } });
+      .onConflictDoUpdate({ target: [calendarReservations.tenantId, calendarReservations.holdId], set: { reservationUid } });
   }
 
-  async deleteReservation(holdId: string): Promise<void> {
-    await this.db.delete(calendarReservations).where(eq(calendarReservations.holdId, holdId));
+  async deleteReservation(tenantId: string, holdId: string): Promise<void> {
+    await this.db.delete(calendarReservations).where(and(eq(calendarReservations.tenantId, tenantId), eq(calendarReservations.holdId, holdId)));
   }
 
-  async holdIsLive(holdId: string): Promise<boolean> {
+  async holdIsLive(tenantId: string, holdId: string): Promise<boolean> {
     const [row] = await this.db
       .select({ id: holds.id })
       .from(holds)
-      .where(and(eq(holds.id, holdId), eq(holds.status, 'held'), sql`${holds.expiresAt} > now()`));
+      .where(and(eq(holds.tenantId, tenantId), eq(holds.id, holdId), eq(holds.status, 'held'), sql`${holds.expiresAt} > now()`));
     return row !== undefined;
   }
 

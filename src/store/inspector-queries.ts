@@ -55,7 +55,7 @@ export class InspectorQueries {
   }
 
   /** Every hold the session placed, oldest first: the hold's life beyond the one held now. */
-  async sessionHolds(sessionId: string): Promise<InspectedHold[]> {
+  async sessionHolds(tenantId: string, sessionId: string): Promise<InspectedHold[]> {
     return this.db
       .select({
         id: holds.id,
@@ -71,7 +71,7 @@ export class InspectorQueries {
         extensions: holds.extensions,
       })
       .from(holds)
-      .where(eq(holds.sessionId, sessionId))
+      .where(and(eq(holds.tenantId, tenantId), eq(holds.sessionId, sessionId)))
       .orderBy(asc(holds.placedAt), asc(holds.id));
   }
 

@@ -27,10 +27,10 @@ export class DrizzleSalonStore implements SalonStore {
       const [cancelled] = await tx
         .update(appointments)
         .set({ status: 'cancelled', cancelledAt: sql`now()` })
-        .where(and(eq(appointments.id, appointmentId), eq(appointments.tenantId, tenantId), eq(appointments.status, 'booked')))
+        .where(and(eq(appointments.tenantId, tenantId), eq(appointments.id, appointmentId), eq(appointments.status, 'booked')))
         .returning();
       if (cancelled) {
-        await tx.delete(staffClaims).where(eq(staffClaims.appointmentId, appointmentId));
+        await tx.delete(staffClaims).where(and(eq(staffClaims.tenantId, tenantId), eq(staffClaims.appointmentId, appointmentId)));
         return { appointment: toAppointment(cancelled), changed: true };
       }
       const [current] = await tx.select().from(appointments).where(and(eq(appointments.id, appointmentId), eq(appointments.tenantId, tenantId)));
@@ -64,12 +64,12 @@ export class DrizzleSalonStore implements SalonStore {
     return rows.map(toBlock);
   }
 
-  async appointmentClaims(appointmentIds: string[]): Promise<Array<{ appointmentId: string; during: InstantRange }>> {
+  async appointmentClaims(tenantId: string, appointmentIds: string[]): Promise<Array<{ appointmentId: string; during: InstantRange }>> {
     if (appointmentIds.length === 0) return [];
     const rows = await this.db
       .select({ appointmentId: staffClaims.appointmentId, during: staffClaims.during })
       .from(staffClaims)
-      .where(inArray(staffClaims.appointmentId, appointmentIds));
+      .where(and(eq(staffClaims.tenantId, tenantId), inArray(staffClaims.appointmentId, appointmentIds)));
     return rows.map((row) => ({ appointmentId: row.appointmentId!, during: row.during }));
   }
 
@@ -101,12 +101,12 @@ export class DrizzleSalonStore implements SalonStore {
       this.db
         .selectDistinct({ appointment: appointments })
         .from(staffClaims)
-        .innerJoin(appointments, eq(appointments.id, staffClaims.appointmentId))
+        .innerJoin(appointments, and(eq(appointments.tenantId, staffClaims.tenantId), eq(appointments.id, staffClaims.appointmentId)))
         .where(and(overlapping, eq(appointments.status, 'booked'))),
       this.db
         .selectDistinct({ hold: holds })
         .from(staffClaims)
-        .innerJoin(holds, eq(holds.id, staffClaims.holdId))
+        .innerJoin(holds, and(eq(holds.tenantId, staffClaims.tenantId), eq(holds.id, staffClaims.holdId)))
         .where(and(overlapping, eq(holds.status, 'held'), sql`${holds.expiresAt} > now()`)),
       this.db
         .selectDistinct({ block: blocks })

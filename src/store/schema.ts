@@ -4,6 +4,11 @@
  * The exclusion constraint on `staff_claims` (no two live claims of one staff member
  * overlap) cannot be expressed in drizzle 0.45; it lives in the hand-written migration
  * `drizzle/0001_staff_claims_exclusion.sql`, next to the generated one.
+ *
+ * Ready to be distributed by `tenant_id` (Citus, drizzle/0012): every table but the
+ * reference tables `tenants`, `broker_instances` and `runtime_tokens` has a `tenant_id`,
+ * and every primary key, unique and exclusion constraint and every foreign key between
+ * such tables includes it. `test/integration/tenant-keys.test.ts` checks it in the catalog.
  */
 import { sql } from 'drizzle-orm';
 import {
@@ -118,7 +123,7 @@ export const runtimeTokens = pgTable('runtime_tokens', {
 export const holds = pgTable(
   'holds',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuid('id').notNull().defaultRandom(),
     tenantId: text('tenant_id').notNull(),
     sessionId: uuid('session_id'),
     callId: text('call_id'),
@@ -135,16 +140,17 @@ export const holds = pgTable(
     endedAt: instant('ended_at'),
   },
   (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
     index('holds_live_idx').on(t.tenantId, t.staffId).where(sql`status = 'held'`),
     index('holds_expiry_idx').on(t.expiresAt).where(sql`status = 'held'`),
-    index('holds_session_idx').on(t.sessionId),
+    index('holds_session_idx').on(t.tenantId, t.sessionId),
   ],
 );
 
 export const appointments = pgTable(
   'appointments',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuid('id').notNull().defaultRandom(),
     tenantId: text('tenant_id').notNull(),
     staffId: text('staff_id').notNull(),
     serviceId: text('service_id').notNull(),
@@ -159,11 +165,13 @@ export const appointments = pgTable(
     /** Who booked it: a call, the salon's front desk, or the calendar of record (PROTOCOL §7). */
     source: text('source').$type<AppointmentSource>().notNull().default('call'),
     /** `session:tool-call-id`: a retried booking finds its appointment instead of booking twice. */
-    idempotencyKey: text('idempotency_key').unique(),
+    idempotencyKey: text('idempotency_key'),
     createdAt: instant('created_at').notNull().defaultNow(),
     cancelledAt: instant('cancelled_at'),
   },
   (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    unique('appointments_idempotency_key_unique').on(t.tenantId, t.idempotencyKey),
     index('appointments_day_idx').on(t.tenantId, t.startAt),
     index('appointments_phone_idx').on(t.tenantId, t.phone),
   ],
@@ -198,19 +206,22 @@ export const blocks = pgTable(
 export const staffClaims = pgTable(
   'staff_claims',
   {
-    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    id: bigserial('id', { mode: 'number' }).notNull(),
     tenantId: text('tenant_id').notNull(),
     staffId: text('staff_id').notNull(),
     during: tstzrange('during').notNull(),
-    holdId: uuid('hold_id').references(() => holds.id, { onDelete: 'cascade' }),
-    appointmentId: uuid('appointment_id').references(() => appointments.id, { onDelete: 'cascade' }),
+    holdId: uuid('hold_id'),
+    appointmentId: uuid('appointment_id'),
     blockId: text('block_id'),
   },
   (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
     check('staff_claims_one_owner', sql`num_nonnulls(hold_id, appointment_id, block_id) = 1`),
+    foreignKey({ columns: [t.tenantId, t.holdId], foreignColumns: [holds.tenantId, holds.id], name: 'staff_claims_hold_fk' }).onDelete('cascade'),
+    foreignKey({ columns: [t.tenantId, t.appointmentId], foreignColumns: [appointments.tenantId, appointments.id], name: 'staff_claims_appointment_fk' }).onDelete('cascade'),
     foreignKey({ columns: [t.tenantId, t.blockId], foreignColumns: [blocks.tenantId, blocks.id], name: 'staff_claims_block_fk' }).onDelete('cascade'),
-    index('staff_claims_hold_idx').on(t.holdId),
-    index('staff_claims_appointment_idx').on(t.appointmentId),
+    index('staff_claims_hold_idx').on(t.tenantId, t.holdId),
+    index('staff_claims_appointment_idx').on(t.tenantId, t.appointmentId),
     index('staff_claims_block_idx').on(t.tenantId, t.blockId),
   ],
 );
@@ -219,7 +230,7 @@ export const staffClaims = pgTable(
 export const sessions = pgTable(
   'sessions',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuid('id').notNull().defaultRandom(),
     tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
     callId: text('call_id').notNull(),
     status: text('status').$type<SessionStatus>().notNull().default('live'),
@@ -243,6 +254,7 @@ export const sessions = pgTable(
     ownerEpoch: bigint('owner_epoch', { mode: 'number' }).notNull().default(0),
   },
   (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
     unique('sessions_tenant_call_unique').on(t.tenantId, t.callId),
     index('sessions_status_idx').on(t.status, t.startedAt),
     index('sessions_owner_idx').on(t.ownerInstance).where(sql`status = 'live'`),
@@ -263,10 +275,10 @@ export const brokerInstances = pgTable('broker_instances', {
 export const sessionEvents = pgTable(
   'session_events',
   {
-    id: bigserial('id', { mode: 'number' }).primaryKey(),
-    sessionId: uuid('session_id')
-      .notNull()
-      .references(() => sessions.id, { onDelete: 'cascade' }),
+    id: bigserial('id', { mode: 'number' }).notNull(),
+    /** The session's tenant (drizzle/0012): the distribution column, with `session_id` the key to the session. */
+    tenantId: text('tenant_id').notNull(),
+    sessionId: uuid('session_id').notNull(),
     at: instant('at').notNull(),
     direction: text('direction').$type<'in' | 'out'>().notNull(),
     type: text('type').notNull(),
@@ -274,22 +286,29 @@ export const sessionEvents = pgTable(
     toolCallId: text('tool_call_id'),
     latencyMs: real('latency_ms'),
   },
-  (t) => [index('session_events_session_idx').on(t.sessionId, t.id)],
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    foreignKey({ columns: [t.tenantId, t.sessionId], foreignColumns: [sessions.tenantId, sessions.id], name: 'session_events_session_fk' }).onDelete('cascade'),
+    index('session_events_session_idx').on(t.tenantId, t.sessionId, t.id),
+  ],
 );
 
 /** The first answer to each tool call id of a session, replayed when the id comes again. */
 export const toolResults = pgTable(
   'tool_results',
   {
-    sessionId: uuid('session_id')
-      .notNull()
-      .references(() => sessions.id, { onDelete: 'cascade' }),
+    /** As for `session_events`. */
+    tenantId: text('tenant_id').notNull(),
+    sessionId: uuid('session_id').notNull(),
     toolCallId: text('tool_call_id').notNull(),
     name: text('name').notNull(),
     response: jsonb('response').notNull(),
     createdAt: instant('created_at').notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.sessionId, t.toolCallId] })],
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.sessionId, t.toolCallId] }),
+    foreignKey({ columns: [t.tenantId, t.sessionId], foreignColumns: [sessions.tenantId, sessions.id], name: 'tool_results_session_fk' }).onDelete('cascade'),
+  ],
 );
 
 /** The calendar of record's kinds (PROTOCOL §7). */
@@ -321,8 +340,9 @@ export type OutboxType = (typeof outboxTypes)[number];
 export const calendarOutbox = pgTable(
   'calendar_outbox',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
-    seq: bigserial('seq', { mode: 'number' }).notNull().unique(),
+    id: uuid('id').notNull().defaultRandom(),
+    /** One sequence for all tenants; unique per tenant, which is all ordering needs (a subject belongs to one tenant). */
+    seq: bigserial('seq', { mode: 'number' }).notNull(),
     tenantId: text('tenant_id').notNull(),
     subjectId: text('subject_id').notNull(),
     type: text('type').$type<OutboxType>().notNull(),
@@ -340,8 +360,10 @@ export const calendarOutbox = pgTable(
     lastErrorAt: instant('last_error_at'),
   },
   (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    unique('calendar_outbox_seq_unique').on(t.tenantId, t.seq),
     index('calendar_outbox_due_idx').on(t.nextAttemptAt).where(sql`delivered_at IS NULL AND discarded_at IS NULL`),
-    index('calendar_outbox_subject_idx').on(t.subjectId, t.seq).where(sql`delivered_at IS NULL AND discarded_at IS NULL`),
+    index('calendar_outbox_subject_idx').on(t.tenantId, t.subjectId, t.seq).where(sql`delivered_at IS NULL AND discarded_at IS NULL`),
     index('calendar_outbox_tenant_idx').on(t.tenantId),
   ],
 );
@@ -351,12 +373,12 @@ export const calendarLinks = pgTable(
   'calendar_links',
   {
     tenantId: text('tenant_id').notNull(),
-    appointmentId: uuid('appointment_id').primaryKey(),
+    appointmentId: uuid('appointment_id').notNull(),
     externalUid: text('external_uid').notNull(),
     startAt: instant('start_at').notNull(),
     createdAt: instant('created_at').notNull().defaultNow(),
   },
-  (t) => [unique('calendar_links_uid_unique').on(t.tenantId, t.externalUid)],
+  (t) => [primaryKey({ columns: [t.tenantId, t.appointmentId] }), unique('calendar_links_uid_unique').on(t.tenantId, t.externalUid)],
 );
 
 /**
@@ -378,12 +400,16 @@ export const calendarConflicts = pgTable(
 );
 
 /** A caller's hold mirrored as a Cal.com slot reservation while it lasts (PROTOCOL §7). */
-export const calendarReservations = pgTable('calendar_reservations', {
-  holdId: uuid('hold_id').primaryKey(),
-  tenantId: text('tenant_id').notNull(),
-  reservationUid: text('reservation_uid').notNull(),
-  createdAt: instant('created_at').notNull().defaultNow(),
-});
+export const calendarReservations = pgTable(
+  'calendar_reservations',
+  {
+    holdId: uuid('hold_id').notNull(),
+    tenantId: text('tenant_id').notNull(),
+    reservationUid: text('reservation_uid').notNull(),
+    createdAt: instant('created_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.holdId] })],
+);
 
 /**
  * Each tenant's settings for one runtime integration (PROTOCOL §6), as validated by

@@ -76,10 +76,11 @@ export class DrizzleSessionStore implements SessionStore {
 
   async lostSessions(held: SessionFence[]): Promise<string[]> {
     if (held.length === 0) return [];
+    const fences = held.map(({ tenantId, sessionId, epoch }) => ({ tenant_id: tenantId, session_id: sessionId, epoch }));
     const rows = await selectRows<{ sessionId: string }>(this.db, sql`
-      SELECT held.session_id FROM jsonb_to_recordset(${JSON.stringify(held.map(({ sessionId, epoch }) => ({ session_id: sessionId, epoch })))}::jsonb)
-        AS held(session_id uuid, epoch bigint)
-      LEFT JOIN ${sessions} ON ${sessions.id} = held.session_id
+      SELECT held.session_id FROM jsonb_to_recordset(${JSON.stringify(fences)}::jsonb)
+        AS held(tenant_id text, session_id uuid, epoch bigint)
+      LEFT JOIN ${sessions} ON ${sessions.tenantId} = held.tenant_id AND ${sessions.id} = held.session_id
       WHERE ${sessions.ownerEpoch} IS DISTINCT FROM held.epoch`);
     return rows.map((row) => row.sessionId);
   }
@@ -95,7 +96,7 @@ export class DrizzleSessionStore implements SessionStore {
         ...(changes.ended ? { endedAt: sql`now()` } : {}),
         updatedAt: sql`now()`,
       })
-      .where(and(eq(sessions.id, fence.sessionId), eq(sessions.ownerEpoch, fence.epoch)))
+      .where(and(eq(sessions.tenantId, fence.tenantId), eq(sessions.id, fence.sessionId), eq(sessions.ownerEpoch, fence.epoch)))
       .returning({ id: sessions.id });
     if (saved.length === 0) throw new BrokerError('TAKEN_OVER', 'the session is no longer owned at this epoch: its snapshot was not written');
   }
@@ -112,13 +113,17 @@ export class DrizzleSessionStore implements SessionStore {
 
   /**
    * Rows of a session at another epoch than they were recorded under are dropped in the
-   * statement (the session has moved to another instance). One prepared statement whatever
+   * statement (the session has moved to another instance). Each row is matched to its
+   * session by (tenant, id), the session's key, and stored with the session's tenant.
+   * Under Citus a batch that spans tenants is a multi-shard insert (one per shard it
+   * touches); the join itself stays co-located. One prepared statement whatever
    * the batch size, with no query building: it is on the answer path for booking tools.
    */
   async appendLog(events: SessionEventRecord[], answers: ToolAnswerRecord[]): Promise<void> {
     await this.saveToolAnswers(answers);
     if (events.length === 0) return;
     const rows = events.map((event) => ({
+      tenant_id: event.tenantId,
       session_id: event.sessionId,
       epoch: event.epoch,
       at: event.at.toISOString(),
@@ -129,28 +134,35 @@ export class DrizzleSessionStore implements SessionStore {
       latency_ms: event.latencyMs,
     }));
     await this.db.execute(sql`
-      INSERT INTO ${sessionEvents} (session_id, at, direction, type, payload, tool_call_id, latency_ms)
-      SELECT event.session_id, event.at, event.direction, event.type, coalesce(event.payload, 'null'::jsonb), event.tool_call_id, event.latency_ms
+      INSERT INTO ${sessionEvents} (tenant_id, session_id, at, direction, type, payload, tool_call_id, latency_ms)
+      SELECT ${sessions.tenantId}, event.session_id, event.at, event.direction, event.type, coalesce(event.payload, 'null'::jsonb), event.tool_call_id, event.latency_ms
       FROM ROWS FROM (jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-        AS (session_id uuid, epoch bigint, at timestamptz, direction text, type text, payload jsonb, tool_call_id text, latency_ms real))
-        WITH ORDINALITY AS event(session_id, epoch, at, direction, type, payload, tool_call_id, latency_ms, position)
-      JOIN ${sessions} ON ${sessions.id} = event.session_id AND ${sessions.ownerEpoch} = event.epoch
+        AS (tenant_id text, session_id uuid, epoch bigint, at timestamptz, direction text, type text, payload jsonb, tool_call_id text, latency_ms real))
+        WITH ORDINALITY AS event(tenant_id, session_id, epoch, at, direction, type, payload, tool_call_id, latency_ms, position)
+      JOIN ${sessions} ON ${sessions.tenantId} = event.tenant_id AND ${sessions.id} = event.session_id AND ${sessions.ownerEpoch} = event.epoch
       ORDER BY event.position`);
   }
 
   /** Keeps the first answer to each id: a repeated one leaves the stored answer in place. Fenced like `appendLog`. */
   async saveToolAnswers(answers: ToolAnswerRecord[]): Promise<void> {
     if (answers.length === 0) return;
-    const rows = answers.map(({ sessionId, epoch, toolCallId, name, response }) => ({ session_id: sessionId, epoch, tool_call_id: toolCallId, name, response }));
+    const rows = answers.map(({ tenantId, sessionId, epoch, toolCallId, name, response }) => ({
+      tenant_id: tenantId,
+      session_id: sessionId,
+      epoch,
+      tool_call_id: toolCallId,
+      name,
+      response,
+    }));
     await this.db.execute(sql`
-      INSERT INTO ${toolResults} (session_id, tool_call_id, name, response)
-      SELECT answer.session_id, answer.tool_call_id, answer.name, answer.response
-      FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS answer(session_id uuid, epoch bigint, tool_call_id text, name text, response jsonb)
-      JOIN ${sessions} ON ${sessions.id} = answer.session_id AND ${sessions.ownerEpoch} = answer.epoch
+      INSERT INTO ${toolResults} (tenant_id, session_id, tool_call_id, name, response)
+      SELECT ${sessions.tenantId}, answer.session_id, answer.tool_call_id, answer.name, answer.response
+      FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS answer(tenant_id text, session_id uuid, epoch bigint, tool_call_id text, name text, response jsonb)
+      JOIN ${sessions} ON ${sessions.tenantId} = answer.tenant_id AND ${sessions.id} = answer.session_id AND ${sessions.ownerEpoch} = answer.epoch
       ON CONFLICT DO NOTHING`);
   }
 
-  async events(sessionId: string): Promise<StoredSessionEvent[]> {
+  async events(tenantId: string, sessionId: string): Promise<StoredSessionEvent[]> {
     return this.db
       .select({
         sessionId: sessionEvents.sessionId,
@@ -162,15 +174,15 @@ export class DrizzleSessionStore implements SessionStore {
         latencyMs: sessionEvents.latencyMs,
       })
       .from(sessionEvents)
-      .where(eq(sessionEvents.sessionId, sessionId))
+      .where(and(eq(sessionEvents.tenantId, tenantId), eq(sessionEvents.sessionId, sessionId)))
       .orderBy(asc(sessionEvents.id));
   }
 
-  async findToolResult(sessionId: string, toolCallId: string): Promise<unknown | null> {
+  async findToolResult(tenantId: string, sessionId: string, toolCallId: string): Promise<unknown | null> {
     const [row] = await this.db
       .select({ response: toolResults.response })
       .from(toolResults)
-      .where(and(eq(toolResults.sessionId, sessionId), eq(toolResults.toolCallId, toolCallId)));
+      .where(and(eq(toolResults.tenantId, tenantId), eq(toolResults.sessionId, sessionId), eq(toolResults.toolCallId, toolCallId)));
     return row?.response ?? null;
   }
 }

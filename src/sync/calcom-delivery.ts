@@ -31,7 +31,7 @@ export class CalcomDelivery {
     const client = new CalcomClient(this.baseUrl, calendar.api_key);
     if (row.hold) return this.mirrorHold(client, calendar, row, row.hold, signal);
     const appointment = row.appointment;
-    const link = await this.store.getLink(appointment.id);
+    const link = await this.store.getLink(row.tenantId, appointment.id);
 
     if (row.type === 'appointment.cancelled') {
       const uids = new Set<string>(link ? [link.externalUid] : []);
@@ -76,16 +76,16 @@ export class CalcomDelivery {
    */
   private async mirrorHold(client: CalcomClient, calendar: CalcomCalendar, row: OutboxRow, hold: NonNullable<OutboxRow['hold']>, signal: AbortSignal): Promise<DeliveryResult> {
     if (row.type === 'hold.ended') {
-      const uid = await this.store.getReservation(hold.id);
+      const uid = await this.store.getReservation(row.tenantId, hold.id);
       if (uid) {
         await client.releaseSlot(uid, signal);
-        await this.store.deleteReservation(hold.id);
+        await this.store.deleteReservation(row.tenantId, hold.id);
       }
       return { delivered: true };
     }
     const eventTypeId = calendar.event_types[hold.serviceId];
     if (eventTypeId === undefined) return { delivered: false, discarded: `service "${hold.serviceId}" has no Cal.com event type` };
-    if (!(await this.store.holdIsLive(hold.id))) return { delivered: false, discarded: 'the hold ended before its slot was reserved' };
+    if (!(await this.store.holdIsLive(row.tenantId, hold.id))) return { delivered: false, discarded: 'the hold ended before its slot was reserved' };
     try {
       const uid = await client.reserveSlot(
         {
@@ -103,7 +103,7 @@ export class CalcomDelivery {
       if (status !== null && status >= 400 && status < 500 && status !== 408 && status !== 429) {
         return { delivered: false, discarded: `Cal.com refused to reserve the slot: ${(error as Error).message}` };
       }
-      if (!(await this.store.holdIsLive(hold.id))) return { delivered: false, discarded: 'the hold ended before its slot was reserved' };
+      if (!(await this.store.holdIsLive(row.tenantId, hold.id))) return { delivered: false, discarded: 'the hold ended before its slot was reserved' };
       throw error;
     }
   }

@@ -112,7 +112,7 @@ export class OutboxWorker {
         const rows = await this.options.store.claimDue(room, this.options.leaseMs ?? 60_000);
         // A claim that answers after stop() (a slow database) is handed straight back.
         if (this.stopped) {
-          await this.options.store.releaseLeases(rows.map((row) => row.id));
+          await this.options.store.releaseLeases(rows);
           return;
         }
         for (const row of rows) this.startDelivery(row);
@@ -149,17 +149,17 @@ export class OutboxWorker {
     }
     try {
       if (this.stopped && signal.aborted) {
-        await store.releaseLeases([row.id]);
+        await store.releaseLeases([row]);
       } else if (result?.delivered) {
-        await store.markDelivered(row.id);
+        await store.markDelivered(row);
       } else if (result) {
         log.warn({ reason: result.discarded }, 'calendar change discarded');
-        await store.markDiscarded(row.id, result.discarded);
+        await store.markDiscarded(row, result.discarded);
       } else {
         const message = failure instanceof Error ? failure.message : String(failure);
         const retryInMs = retryDelayMs(row.attempts);
         log.warn({ err: failure, retry_in_ms: retryInMs }, 'calendar delivery failed');
-        await store.markFailed(row.id, message, retryInMs);
+        await store.markFailed(row, message, retryInMs);
       }
     } catch (error) {
       // The lease runs out and the row is delivered again: at least once.

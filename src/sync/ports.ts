@@ -67,6 +67,10 @@ export interface CalendarLink {
   start: Date;
 }
 
+/** An outbox row's key: rows are keyed by (tenant, id) (drizzle/0012). */
+export type OutboxKey = Pick<OutboxRow, 'tenantId' | 'id'>;
+
+/** Rows of one tenant are named by (tenant, id), their key, wherever a tenant is known. */
 export interface CalendarStore {
   getCalendar(tenantId: string): Promise<CalendarSettings | null>;
   /** Tenants whose calendar of record is Cal.com (for reconciliation). */
@@ -79,25 +83,25 @@ export interface CalendarStore {
    * undelivered one of it (order per appointment), skipping rows other workers hold.
    */
   claimDue(limit: number, leaseMs: number): Promise<OutboxRow[]>;
-  markDelivered(id: string): Promise<void>;
-  markFailed(id: string, message: string, retryInMs: number): Promise<void>;
-  markDiscarded(id: string, reason: string): Promise<void>;
+  markDelivered(row: OutboxKey): Promise<void>;
+  markFailed(row: OutboxKey, message: string, retryInMs: number): Promise<void>;
+  markDiscarded(row: OutboxKey, reason: string): Promise<void>;
   /** Gives leased rows back (a stopping worker), so the next worker need not wait out the lease. */
-  releaseLeases(ids: string[]): Promise<void>;
+  releaseLeases(rows: OutboxKey[]): Promise<void>;
   /** Milliseconds (by the database clock) until the next change falls due; null when none waits. */
   msUntilNextDue(): Promise<number | null>;
   syncStatus(tenantId: string): Promise<SyncStatus>;
   /** Deletes changes delivered or discarded more than `olderThanMs` ago; returns how many. */
   pruneSettled(olderThanMs: number): Promise<number>;
-  getLink(appointmentId: string): Promise<CalendarLink | null>;
+  getLink(tenantId: string, appointmentId: string): Promise<CalendarLink | null>;
   findLinkByUid(tenantId: string, externalUid: string): Promise<CalendarLink | null>;
   putLink(tenantId: string, link: CalendarLink): Promise<void>;
-  deleteLink(appointmentId: string): Promise<void>;
-  getReservation(holdId: string): Promise<string | null>;
+  deleteLink(tenantId: string, appointmentId: string): Promise<void>;
+  getReservation(tenantId: string, holdId: string): Promise<string | null>;
   putReservation(tenantId: string, holdId: string, reservationUid: string): Promise<void>;
-  deleteReservation(holdId: string): Promise<void>;
+  deleteReservation(tenantId: string, holdId: string): Promise<void>;
   /** Whether the hold is still held and unexpired by the database clock. */
-  holdIsLive(holdId: string): Promise<boolean>;
+  holdIsLive(tenantId: string, holdId: string): Promise<boolean>;
   putConflict(tenantId: string, conflict: CalendarConflict): Promise<void>;
   deleteConflict(tenantId: string, externalId: string): Promise<boolean>;
 }

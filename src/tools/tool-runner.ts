@@ -170,7 +170,7 @@ export class ToolRunner {
       (session.hold ? this.requestForHold(session.hold, catalog) : null) ??
       (remembered ? this.requestFromView(remembered, catalog) : null);
     const held = session.hold ? { ...session.hold, start: new Date(session.hold.start) } : null;
-    const outcome = await this.options.booking.book(held, request, {
+    const outcome = await this.options.booking.book(session.tenantId, held, request, {
       customerName: args.customer_name,
       phone: args.phone ?? session.callerPhone,
       callId: session.callId,
@@ -212,7 +212,7 @@ export class ToolRunner {
 
   async releaseHold({ session, fence, language }: ToolScope): Promise<Answer> {
     if (!session.hold) return ok({ released: false, message: messages.released(language, false) });
-    const released = await this.options.booking.releaseHold(session.hold.id, fence);
+    const released = await this.options.booking.releaseHold(session.tenantId, session.hold.id, fence);
     return {
       ...ok({ released, message: messages.released(language, released) }),
       hold: { kind: 'ended', status: released ? 'released' : 'expired' },

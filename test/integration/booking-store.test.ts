@@ -62,7 +62,7 @@ describe.each(drivers)('booking core on %s', (driver) => {
   it('lets a 30-minute cut into a perm’s processing gap at 10:30, not at 11:00', async () => {
     const catalog = await salon();
     const booking = service();
-    const perm = await booking.book(null, request(catalog, 'dauerwelle', '10:00'), details());
+    const perm = await booking.book(catalog.tenantId, null, request(catalog, 'dauerwelle', '10:00'), details());
     expect(perm.booked).toBe(true);
 
     const inGap = await booking.hold(request(catalog, 'herrenschnitt', '10:30'), owner());
@@ -100,7 +100,7 @@ describe.each(drivers)('booking core on %s', (driver) => {
   it('answers a taken slot with up to three free alternatives, nearest first, never the slot itself', async () => {
     const catalog = await salon();
     const booking = service();
-    await booking.book(null, request(catalog, 'herrenschnitt', '10:00'), details());
+    await booking.book(catalog.tenantId, null, request(catalog, 'herrenschnitt', '10:00'), details());
     const refused = await booking.hold(request(catalog, 'herrenschnitt', '10:00'), owner());
     expect(refused.available).toBe(false);
     if (refused.available) return;
@@ -129,7 +129,7 @@ describe.each(drivers)('booking core on %s', (driver) => {
     const catalog = await salon();
     const booking = service();
     const outcomes = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => booking.book(null, request(catalog, 'dauerwelle', '15:00'), details(`race-${catalog.tenantId}-${i}`))),
+      Array.from({ length: 50 }, (_, i) => booking.book(catalog.tenantId, null, request(catalog, 'dauerwelle', '15:00'), details(`race-${catalog.tenantId}-${i}`))),
     );
     expect(outcomes.filter((o) => o.booked)).toHaveLength(1);
     expect(outcomes.filter((o) => !o.booked).every((o) => !o.booked && o.code === 'SLOT_TAKEN')).toBe(true);
@@ -146,13 +146,13 @@ describe.each(drivers)('booking core on %s', (driver) => {
     if (!first.available || !kept.available) return;
 
     await sleep(250);
-    expect((await bookings.extendHold(kept.hold.id, 400)).extended).toBe(true);
+    expect((await bookings.extendHold(catalog.tenantId, kept.hold.id, 400)).extended).toBe(true);
     await sleep(250);
     const stillKept = await shortHolds.hold(request(catalog, 'damenschnitt', '16:00', 'lena'), owner());
     expect(stillKept.available).toBe(false);
     const reclaimed = await shortHolds.hold(request(catalog, 'herrenschnitt', '16:00', 'fabian'), owner());
     expect(reclaimed.available).toBe(true);
-    expect(await bookings.getHold(first.hold.id)).toMatchObject({ status: 'lost' });
+    expect(await bookings.getHold(catalog.tenantId, first.hold.id)).toMatchObject({ status: 'lost' });
   });
 
   it('never extends a hold past placed + HOLD_MAX_S, and ends it there', async () => {
@@ -161,12 +161,12 @@ describe.each(drivers)('booking core on %s', (driver) => {
     const held = await capped.hold(request(catalog, 'herrenschnitt', '17:00'), owner());
     if (!held.available) throw new Error('expected a hold');
     await sleep(300);
-    const extended = await bookings.extendHold(held.hold.id, 400);
+    const extended = await bookings.extendHold(catalog.tenantId, held.hold.id, 400);
     expect(extended.extended).toBe(true);
     expect(extended.hold!.expiresAt.getTime()).toBe(held.hold.maxExpiresAt.getTime());
     await sleep(350);
-    expect((await bookings.extendHold(held.hold.id, 400)).extended).toBe(false);
-    expect(await bookings.expireHold(held.hold.id)).toMatchObject({ status: 'expired' });
+    expect((await bookings.extendHold(catalog.tenantId, held.hold.id, 400)).extended).toBe(false);
+    expect(await bookings.expireHold(catalog.tenantId, held.hold.id)).toMatchObject({ status: 'expired' });
     expect(await bookings.sweepExpiredHolds()).toBeGreaterThanOrEqual(0);
   });
 
@@ -175,29 +175,29 @@ describe.each(drivers)('booking core on %s', (driver) => {
     const booking = service();
     const held = await booking.hold(request(catalog, 'dauerwelle', '12:00', null), owner());
     if (!held.available) throw new Error('expected a hold');
-    const first = await booking.book(held.hold, null, details('session-1:tool-7'));
-    const retried = await booking.book(held.hold, null, details('session-1:tool-7'));
+    const first = await booking.book(catalog.tenantId, held.hold, null, details('session-1:tool-7'));
+    const retried = await booking.book(catalog.tenantId, held.hold, null, details('session-1:tool-7'));
     expect(first.booked && retried.booked).toBe(true);
     if (!first.booked || !retried.booked) return;
     expect(retried.appointment.id).toBe(first.appointment.id);
     expect(retried.replayed).toBe(true);
     const rows = await database.db.execute(sql`SELECT count(*)::int AS n FROM appointments WHERE tenant_id = ${catalog.tenantId}`);
     expect(rowsOf<{ n: number }>(rows)[0]!.n).toBe(1);
-    expect(await bookings.getHold(held.hold.id)).toMatchObject({ status: 'booked' });
+    expect(await bookings.getHold(catalog.tenantId, held.hold.id)).toMatchObject({ status: 'booked' });
   });
 
   it('keeps the earlier hold when the newly asked slot is not free', async () => {
     const catalog = await salon();
     const booking = service();
-    await booking.book(null, request(catalog, 'herrenschnitt', '11:00'), details());
+    await booking.book(catalog.tenantId, null, request(catalog, 'herrenschnitt', '11:00'), details());
     const session = owner();
     const first = await booking.hold(request(catalog, 'herrenschnitt', '09:00'), session);
     if (!first.available) throw new Error('expected a hold');
     const refused = await booking.hold(request(catalog, 'herrenschnitt', '11:00'), { ...session, currentHoldId: first.hold.id });
     expect(refused.available).toBe(false);
-    expect(await bookings.getHold(first.hold.id)).toMatchObject({ status: 'held' });
+    expect(await bookings.getHold(catalog.tenantId, first.hold.id)).toMatchObject({ status: 'held' });
     const moved = await booking.hold(request(catalog, 'herrenschnitt', '12:00'), { ...session, currentHoldId: first.hold.id });
     expect(moved.available).toBe(true);
-    expect(await bookings.getHold(first.hold.id)).toMatchObject({ status: 'released' });
+    expect(await bookings.getHold(catalog.tenantId, first.hold.id)).toMatchObject({ status: 'released' });
   });
 });

@@ -24,6 +24,7 @@ describe.each(drivers)('event log on %s', (driver) => {
   const opener = { instanceId: 'event-log-test', heldEpoch: null };
   const sessionOf = async () => (await store.openSession('salon', `call-${randomUUID()}`, 1, opener)).session.id;
   const event = (sessionId: string, type: string, payload: unknown): SessionEventRecord => ({
+    tenantId: 'salon',
     sessionId,
     epoch: 1,
     at: new Date(),
@@ -41,8 +42,8 @@ describe.each(drivers)('event log on %s', (driver) => {
     log.record(event(attacker, 'bad\u0000type', { type: 'x', text: 'a\u0000b', ['k\ud800']: ['\udc00'] }));
     log.record(event(victim, 'transcript', { type: 'transcript', text: 'Guten Tag' }));
     await log.flush();
-    expect((await store.events(victim)).map((row) => row.type)).toEqual(['ping', 'transcript']);
-    const [stored] = await store.events(attacker);
+    expect((await store.events('salon', victim)).map((row) => row.type)).toEqual(['ping', 'transcript']);
+    const [stored] = await store.events('salon', attacker);
     expect(stored).toMatchObject({ type: 'bad\ufffdtype', payload: { type: 'x', text: 'a\ufffdb', ['k\ufffd']: ['\ufffd'] } });
   });
 
@@ -53,6 +54,6 @@ describe.each(drivers)('event log on %s', (driver) => {
     log.record(event(randomUUID(), 'ping', { n: 'of a session that does not exist' }));
     log.record(event(victim, 'ping', { n: 2 }));
     await log.flush();
-    expect((await store.events(victim)).map((row) => row.payload)).toEqual([{ n: 1 }, { n: 2 }]);
+    expect((await store.events('salon', victim)).map((row) => row.payload)).toEqual([{ n: 1 }, { n: 2 }]);
   });
 });

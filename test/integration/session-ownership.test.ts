@@ -47,12 +47,12 @@ describe.each(drivers)('session ownership on %s', (driver) => {
   };
   const placeUnder = (fence: SessionFence, time: string) =>
     bookings.placeHold({ ...claimAt(time), sessionId: fence.sessionId, epoch: fence.epoch, callId: 'c', ttlMs: 60_000, maxMs: 600_000 });
-  const holdStatus = async (holdId: string) => (await bookings.getHold(holdId))!.status;
+  const holdStatus = async (holdId: string) => (await bookings.getHold(catalog.tenantId, holdId))!.status;
 
   async function sessionOwnedBy(instanceId: string): Promise<SessionFence & { callId: string }> {
     const callId = `call-${randomUUID()}`;
     const { session } = await sessions.openSession(catalog.tenantId, callId, 1, opener(instanceId));
-    return { sessionId: session.id, epoch: session.ownerEpoch, callId };
+    return { tenantId: session.tenantId, sessionId: session.id, epoch: session.ownerEpoch, callId };
   }
 
   it('gives a taken-over session a new epoch and refuses every write made under the old one', async () => {
@@ -68,21 +68,21 @@ describe.each(drivers)('session ownership on %s', (driver) => {
 
     const refused = { code: 'TAKEN_OVER' };
     await expect(placeUnder(old, '11:00')).rejects.toMatchObject(refused);
-    await expect(bookings.extendHold(holdId, 60_000, old)).rejects.toMatchObject(refused);
-    await expect(bookings.releaseHold(holdId, old)).rejects.toMatchObject(refused);
-    await expect(bookings.expireHold(holdId, old)).rejects.toMatchObject(refused);
+    await expect(bookings.extendHold(catalog.tenantId, holdId, 60_000, old)).rejects.toMatchObject(refused);
+    await expect(bookings.releaseHold(catalog.tenantId, holdId, old)).rejects.toMatchObject(refused);
+    await expect(bookings.expireHold(catalog.tenantId, holdId, old)).rejects.toMatchObject(refused);
     const booking = { customerName: 'Alt', phone: '+491700000001', callId: old.callId, sessionId: old.sessionId, idempotencyKey: null, epoch: old.epoch };
-    await expect(bookings.convertHold(holdId, booking)).rejects.toMatchObject(refused);
+    await expect(bookings.convertHold(catalog.tenantId, holdId, booking)).rejects.toMatchObject(refused);
     await expect(bookings.bookDirect(claimAt('12:00'), booking)).rejects.toMatchObject(refused);
     await expect(sessions.saveSession(old, { state: 'stale' })).rejects.toMatchObject(refused);
     // Nothing of it happened: the hold is as the new owner found it, no booking, no snapshot.
     expect(await holdStatus(holdId)).toBe('held');
-    expect(await bookings.sessionHoldings(old.sessionId)).toMatchObject({ hold: { id: holdId }, appointment: null });
+    expect(await bookings.sessionHoldings(catalog.tenantId, old.sessionId)).toMatchObject({ hold: { id: holdId }, appointment: null });
     expect((await sessions.findSession(catalog.tenantId, old.callId))!.state).toBeNull();
 
-    const current = { sessionId: old.sessionId, epoch: 2 };
-    expect((await bookings.extendHold(holdId, 60_000, current)).extended).toBe(true);
-    expect(await bookings.releaseHold(holdId, current)).toBe(true);
+    const current = { tenantId: catalog.tenantId, sessionId: old.sessionId, epoch: 2 };
+    expect((await bookings.extendHold(catalog.tenantId, holdId, 60_000, current)).extended).toBe(true);
+    expect(await bookings.releaseHold(catalog.tenantId, holdId, current)).toBe(true);
     await sessions.saveSession(current, { state: 'current' });
     expect((await sessions.findSession(catalog.tenantId, old.callId))!.state).toBe('current');
   });
@@ -90,17 +90,17 @@ describe.each(drivers)('session ownership on %s', (driver) => {
   it('drops event-log rows and tool answers recorded under an old epoch, and keeps the current ones in order', async () => {
     const old = await sessionOwnedBy('a');
     await sessions.openSession(catalog.tenantId, old.callId, 1, opener('b'));
-    const row = (epoch: number, type: string) => ({ sessionId: old.sessionId, epoch, at: new Date(), direction: 'in' as const, type, payload: { type }, toolCallId: null, latencyMs: null });
+    const row = (epoch: number, type: string) => ({ tenantId: catalog.tenantId, sessionId: old.sessionId, epoch, at: new Date(), direction: 'in' as const, type, payload: { type }, toolCallId: null, latencyMs: null });
     await sessions.appendLog(
       [row(1, 'stale'), row(2, 'first'), row(2, 'second'), row(1, 'stale'), row(2, 'third')],
       [
-        { sessionId: old.sessionId, epoch: 1, toolCallId: 'stale-id', name: 'check_availability', response: { ok: true } },
-        { sessionId: old.sessionId, epoch: 2, toolCallId: 'current-id', name: 'check_availability', response: { ok: true } },
+        { tenantId: catalog.tenantId, sessionId: old.sessionId, epoch: 1, toolCallId: 'stale-id', name: 'check_availability', response: { ok: true } },
+        { tenantId: catalog.tenantId, sessionId: old.sessionId, epoch: 2, toolCallId: 'current-id', name: 'check_availability', response: { ok: true } },
       ],
     );
-    expect((await sessions.events(old.sessionId)).map((event) => event.type)).toEqual(['first', 'second', 'third']);
-    expect(await sessions.findToolResult(old.sessionId, 'stale-id')).toBeNull();
-    expect(await sessions.findToolResult(old.sessionId, 'current-id')).toEqual({ ok: true });
+    expect((await sessions.events(catalog.tenantId, old.sessionId)).map((event) => event.type)).toEqual(['first', 'second', 'third']);
+    expect(await sessions.findToolResult(catalog.tenantId, old.sessionId, 'stale-id')).toBeNull();
+    expect(await sessions.findToolResult(catalog.tenantId, old.sessionId, 'current-id')).toEqual({ ok: true });
   });
 
   it('keeps the epoch for the instance that holds it, and does not take over an ended session', async () => {
@@ -145,7 +145,7 @@ describe.each(drivers)('session ownership on %s', (driver) => {
       const released = new Promise<void>((resolve) => (release = resolve));
       // A write of the old owner that holds its fence, as a claim statement does until it commits.
       const inFlight = other.db.transaction(async (tx) => {
-        await tx.execute(sql`SELECT callhold_fence(${old.sessionId}::uuid, ${old.epoch}::bigint)`);
+        await tx.execute(sql`SELECT callhold_fence(${old.tenantId}, ${old.sessionId}::uuid, ${old.epoch}::bigint)`);
         await released;
       });
       await sleep(50);
@@ -159,7 +159,7 @@ describe.each(drivers)('session ownership on %s', (driver) => {
       release();
       await inFlight;
       expect((await takeover).session.ownerEpoch).toBe(2);
-      const refused = await other.db.execute(sql`SELECT callhold_fence(${old.sessionId}::uuid, ${old.epoch}::bigint)`).catch((error: unknown) => error);
+      const refused = await other.db.execute(sql`SELECT callhold_fence(${old.tenantId}, ${old.sessionId}::uuid, ${old.epoch}::bigint)`).catch((error: unknown) => error);
       expect(sqlState(refused)).toBe(SESSION_TAKEN_OVER);
     } finally {
       await other.close();
