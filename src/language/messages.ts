@@ -1,5 +1,6 @@
-import { DateTime } from 'luxon';
+import { Info, type DateTime } from 'luxon';
 import type { Language } from './language.js';
+import { inZone } from '../time-zones.js';
 
 /** An offered or held slot as the caller hears it. */
 export interface SpokenSlot {
@@ -273,16 +274,25 @@ function offerAlternatives(
 }
 
 function local(instant: Date, timezone: string): DateTime<true> {
-  const time = DateTime.fromJSDate(instant, { zone: timezone });
+  const time = inZone(instant.getTime(), timezone);
   if (!time.isValid) throw new RangeError(`cannot show ${instant.toISOString()} in time zone '${timezone}'`);
   return time;
 }
 
 /** "Freitag, den 28. November, um 10 Uhr" / "Friday, November 28 at 10 am". */
 function when(l: Language, time: DateTime<true>, explicitPeriod: boolean): string {
+  const { weekday, month } = namesOf(l);
   return l === 'de'
-    ? `${time.setLocale('de').toFormat("cccc, 'den' d. LLLL")}, ${clock(l, time, explicitPeriod)}`
-    : `${time.setLocale('en').toFormat('cccc, LLLL d')} ${clock(l, time, explicitPeriod)}`;
+    ? `${weekday[time.weekday - 1]}, den ${time.day}. ${month[time.month - 1]}, ${clock(l, time, explicitPeriod)}`
+    : `${weekday[time.weekday - 1]}, ${month[time.month - 1]} ${time.day} ${clock(l, time, explicitPeriod)}`;
+}
+
+/** Weekday and month names (luxon's `cccc` and `LLLL`), asked of Intl once per language rather than per sentence. */
+const names = new Map<Language, { weekday: string[]; month: string[] }>();
+function namesOf(l: Language) {
+  let known = names.get(l);
+  if (!known) names.set(l, (known = { weekday: Info.weekdays('long', { locale: l }), month: Info.months('long', { locale: l }) }));
+  return known;
 }
 
 /**
