@@ -265,7 +265,7 @@ function offerAlternatives(
   const phrases = shown.map((slot, index) => {
     const previous = index === 0 ? requestedStart : (shown[index - 1]?.start ?? null);
     const start = local(slot.start, tz);
-    const sameDay = previous !== null && local(previous, tz).hasSame(start, 'day');
+    const sameDay = previous !== null && local(previous, tz).toISODate() === start.toISODate();
     const at = sameDay ? clock(l, start, false) : `${l === 'de' ? 'am' : 'on'} ${when(l, start, false)}`;
     return withStaff ? `${at} ${l === 'de' ? 'bei' : 'with'} ${slot.staffName}` : at;
   });
@@ -303,13 +303,15 @@ function namesOf(l: Language) {
 function clock(l: Language, time: DateTime<true>, explicitPeriod: boolean): string {
   const { hour, minute } = time;
   if (l === 'de') {
-    const spoken = `um ${hour}${minute === 0 ? '' : time.toFormat(':mm')} Uhr`;
+    const spoken = `um ${hour}${minute === 0 ? '' : `:${twoDigits(minute)}`} Uhr`;
     return explicitPeriod ? `${spoken} ${germanPeriod(hour)}` : spoken;
   }
   if (minute === 0 && (hour === 0 || hour === 12)) return hour === 0 ? 'at midnight' : 'at noon';
-  const dial = `${hour % 12 || 12}${minute === 0 ? '' : time.toFormat(':mm')}`;
+  const dial = `${hour % 12 || 12}${minute === 0 ? '' : `:${twoDigits(minute)}`}`;
   return `at ${dial} ${explicitPeriod ? englishPeriod(hour) : hour < 12 ? 'am' : 'pm'}`;
 }
+
+const twoDigits = (value: number) => String(value).padStart(2, '0');
 
 function germanPeriod(hour: number): string {
   if (hour < 5 || hour >= 22) return 'nachts';
@@ -325,6 +327,11 @@ function englishPeriod(hour: number): string {
   return hour < 18 ? 'in the afternoon' : 'in the evening';
 }
 
+/** Intl.ListFormat per language and type, made once: building one costs more than the sentence it joins. */
+const listFormats = new Map<string, Intl.ListFormat>();
 function joinList(l: Language, items: readonly string[], type: 'conjunction' | 'disjunction'): string {
-  return new Intl.ListFormat(l, { type }).format(items);
+  const key = `${l} ${type}`;
+  let format = listFormats.get(key);
+  if (!format) listFormats.set(key, (format = new Intl.ListFormat(l, { type })));
+  return format.format(items);
 }
