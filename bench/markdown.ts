@@ -7,6 +7,8 @@ import type { CpuShare } from './cpu.js';
 import type { ExtensionResult } from './extension.js';
 import type { FloorsResult } from './floors.js';
 import type { LatencyLevelResult } from './latency-load.js';
+import type { WorkGrowthResult } from './work-growth.js';
+import type { HoldingCapacityResult } from './holding-capacity.js';
 
 export interface BenchResults {
   started_at: string;
@@ -16,9 +18,13 @@ export interface BenchResults {
   machine: { cpus: number; cpu_model: string; memory_gib: number; kernel: string; node: string; postgres: string; fd_limit: string; commit: string };
   machine_busy_before: CpuShare;
   floors: FloorsResult;
+  /** Absent in results written before issue 14. */
+  growth?: WorkGrowthResult;
   latency: LatencyLevelResult[];
   contention: ContentionResult;
   capacity: CapacityResult;
+  /** Absent in results written before issue 14. */
+  holding?: HoldingCapacityResult;
   extension: ExtensionResult;
   baseline: BaselineResult;
 }
@@ -88,6 +94,8 @@ export function renderMarkdown(results: BenchResults): string {
     '',
   );
 
+  push(...issue14Targets(results));
+
   const floors = results.floors;
   push('## 0. Floors: this machine, one unloaded call', '');
   push(
@@ -99,8 +107,13 @@ export function renderMarkdown(results: BenchResults): string {
     `| WebSocket ping → pong through the broker | ${ms(floors.ws_ping_through_broker.p50)} | ${ms(floors.ws_ping_through_broker.p99)} | ${ms(floors.ws_ping_through_broker.max)} |`,
     `| PostgreSQL \`select 1\` | ${ms(floors.postgres_select_1.p50)} | ${ms(floors.postgres_select_1.p99)} | ${ms(floors.postgres_select_1.max)} |`,
     `| PostgreSQL one-row INSERT, autocommit (WAL flush) | ${ms(floors.postgres_insert_autocommit.p50)} | ${ms(floors.postgres_insert_autocommit.p99)} | ${ms(floors.postgres_insert_autocommit.max)} |`,
-    `| the hold statement alone (\`callhold_place_hold\` from postgres.js) | ${ms(floors.postgres_hold_statement.p50)} | ${ms(floors.postgres_hold_statement.p99)} | ${ms(floors.postgres_hold_statement.max)} |`,
-    `| the booking statement alone (\`callhold_convert_hold\` from postgres.js) | ${ms(floors.postgres_book_statement.p50)} | ${ms(floors.postgres_book_statement.p99)} | ${ms(floors.postgres_book_statement.max)} |`,
+    // Results written before issue 14 have no statement floors.
+    ...(floors.postgres_hold_statement
+      ? [
+          `| the hold statement alone (\`callhold_place_hold\` from postgres.js) | ${ms(floors.postgres_hold_statement.p50)} | ${ms(floors.postgres_hold_statement.p99)} | ${ms(floors.postgres_hold_statement.max)} |`,
+          `| the booking statement alone (\`callhold_convert_hold\` from postgres.js) | ${ms(floors.postgres_book_statement.p50)} | ${ms(floors.postgres_book_statement.p99)} | ${ms(floors.postgres_book_statement.max)} |`,
+        ]
+      : []),
     `| \`get_current_context\`, one call, no load | ${ms(floors.unloaded_get_current_context.p50)} | ${ms(floors.unloaded_get_current_context.p99)} | ${ms(floors.unloaded_get_current_context.max)} |`,
     `| \`check_availability\` (holds), one call, no load | ${ms(floors.unloaded_check_availability_held.p50)} | ${ms(floors.unloaded_check_availability_held.p99)} | ${ms(floors.unloaded_check_availability_held.max)} |`,
     `| \`book_appointment\`, one call, no load | ${ms(floors.unloaded_book_appointment.p50)} | ${ms(floors.unloaded_book_appointment.p99)} | ${ms(floors.unloaded_book_appointment.max)} |`,
@@ -113,6 +126,8 @@ export function renderMarkdown(results: BenchResults): string {
     ...floors.profile.map((entry) => `| ${entry.where} | ${entry.pct} % |`),
     '',
   );
+
+  if (results.growth) push(...growthSection(results.growth));
 
   push('## 1. Tool latency under load', '');
   push(
@@ -172,6 +187,8 @@ export function renderMarkdown(results: BenchResults): string {
       `The load generator holds the client ends in another process (open files limit ${capacity.fd_limit}).`,
     '',
   );
+
+  if (results.holding) push(...holdingSection(results.holding));
 
   push('## 4. Database writes from hold extension', '');
   push(
@@ -320,4 +337,91 @@ function contentionNote(results: BenchResults): string {
     'queue that answered losers "taken" without a claim transaction was tried and left p99 where it was (about 300 ms both ways), so it was not kept. ' +
     'Meeting 50 ms for 100 simultaneous callers needs about 0.5 ms of broker CPU per answer, or the callers spread over several broker processes.'
   );
+}
+
+/** Issue 14 point 6: p99 of a refused check on 30 staff and a fortnight booked solid. */
+export const GROWTH_TARGET_P99_MS = 5;
+
+function growthSection(growth: WorkGrowthResult): string[] {
+  const staffCounts = [...new Set(growth.points.map((point) => point.staff))];
+  const days = [...new Set(growth.points.map((point) => point.booked_days))];
+  const at = (staff: number, booked: number) => growth.points.find((point) => point.staff === staff && point.booked_days === booked);
+  const cell = (staff: number, booked: number, pick: (point: WorkGrowthResult['points'][number]) => string) => {
+    const point = at(staff, booked);
+    return point ? pick(point) : 'n/a';
+  };
+  const table = (title: string, pick: (point: WorkGrowthResult['points'][number]) => string) => [
+    `| ${title} | ${days.map((booked) => `${booked} day${booked === 1 ? '' : 's'} booked`).join(' | ')} |`,
+    `|---|${days.map(() => '---').join('|')}|`,
+    ...staffCounts.map((staff) => `| ${staff} staff | ${days.map((booked) => cell(staff, booked, pick)).join(' | ')} |`),
+  ];
+  return [
+    '## 0b. How cost grows with work',
+    '',
+    'One broker, one tenant per staff count: every staff member offers one service (an hour, busy throughout), the salon is open 09:00–18:00 every day, ' +
+      'and the first days are booked solid through the front desk (nine appointments per staff member and day) but for three one-hour gaps (5th, 9th and 13th booked day). ' +
+      `One call asks ${growth.calls_per_point} times, one after another, for the first booked day at 10:00 with anyone: taken, so every answer is a refusal with the alternatives ` +
+      'the search finds across the booked days. Latency at the client, broker CPU per call from `/proc`:',
+    '',
+    ...table('p50 / p99 ms', (point) => `${ms(point.latency.p50)} / ${ms(point.latency.p99)}`),
+    '',
+    ...table('broker CPU ms per call', (point) => `${point.broker_cpu_ms_per_call}`),
+    '',
+    ...table('live claims read (15-day window)', (point) => `${point.claims_in_window}`),
+    '',
+    'What a refused check does: a read of the day\'s claims (to order staff by load), a read of the 15-day window\'s claims (C rows: staff × booked days × 9), ' +
+      'sorting and merging them per staff member, O(C log C), then at most 15 days × S staff × G grid starts (33 here), each checked by binary search in its staff ' +
+      'member\'s merged claims, O(D·S·G·log C); only the three slots offered become objects. So cost grows linearly with the claims read (rows decoded by the database ' +
+      'client) and with staff × days searched; the first term dominates once a salon is booked solid.',
+    '',
+  ];
+}
+
+/** Issue 14 point 7: RSS per live session that holds a slot, at 10,000. */
+export const HOLDING_TARGET_KIB = 25;
+
+function holdingSection(holding: HoldingCapacityResult): string[] {
+  return [
+    '## 3b. Capacity: live sessions that each hold a slot',
+    '',
+    `A fresh broker process on its own scratch database, a salon of 50 staff (one 30-minute service, open every day) so every session can hold its own slot, \`HOLD_TTL_S=1800\` so none expires meanwhile. ` +
+      `Warm-up: 400 calls that hold a slot and hang up. Baseline RSS ${holding.baseline_rss_mib} MiB (V8 heap used ${holding.baseline_heap_used_mib ?? 'n/a'} MiB). ` +
+      `Then ${holding.target_sessions.toLocaleString('en')} calls opened a quarter at a time, each holding a different slot (\`check_availability\` with the staff member named, ${holding.holds_per_s} holds/s), ` +
+      'RSS read 10 s after each quarter (tool calls leave garbage that V8 collects once the load stops):',
+    '',
+    '| sessions | holding a slot | RSS MiB | V8 heap used MiB |',
+    '|---|---|---|---|',
+    ...holding.checkpoints.map((point) => `| ${point.sessions.toLocaleString('en')} | ${point.holding.toLocaleString('en')} | ${point.rss_mib} | ${point.heap_used_mib ?? 'n/a'} |`),
+    '',
+    `RSS per holding session: **${holding.rss_per_session_kib} KiB** (slope between the first and last checkpoint ${holding.rss_slope_kib} KiB; V8 heap used ${holding.heap_per_session_kib ?? 'n/a'} KiB).`,
+    '',
+  ];
+}
+
+/** The figures issue 14 asks for that the floors, growth and holding phases measure. */
+function issue14Targets(results: BenchResults): string[] {
+  const { floors, growth, holding } = results;
+  const rows: string[] = [];
+  const cpuOk = floors.broker_cpu_ms_per_tool_call <= 0.7;
+  rows.push(`| 14.1 | broker CPU per tool call, floors sequence | ≤ 0.7 ms | ${floors.broker_cpu_ms_per_tool_call} ms | ${verdict(cpuOk)} |`);
+  if (floors.postgres_hold_statement) {
+    const checkRatio = floors.unloaded_check_availability_held.p50 / floors.postgres_hold_statement.p50;
+    const bookRatio = floors.unloaded_book_appointment.p50 / floors.postgres_book_statement.p50;
+    rows.push(
+      `| 14.2 | unloaded \`check_availability\` that holds, p50 against the hold statement alone | ≤ 2.5× | ${ms(floors.unloaded_check_availability_held.p50)} ms / ${ms(floors.postgres_hold_statement.p50)} ms = ${checkRatio.toFixed(1)}× | ${verdict(checkRatio <= 2.5)} |`,
+      `| 14.2 | unloaded \`book_appointment\`, p50 against its statement alone | ≤ 2× | ${ms(floors.unloaded_book_appointment.p50)} ms / ${ms(floors.postgres_book_statement.p50)} ms = ${bookRatio.toFixed(1)}× | ${verdict(bookRatio <= 2)} |`,
+    );
+  }
+  const worst = growth?.points.reduce((a, b) => (b.staff * b.booked_days > a.staff * a.booked_days ? b : a));
+  if (worst) {
+    rows.push(
+      `| 14.6 | refused \`check_availability\` searching across days, ${worst.staff} staff, ${worst.booked_days} days booked solid | p99 ≤ ${GROWTH_TARGET_P99_MS} ms | p50 ${ms(worst.latency.p50)} ms, p99 ${ms(worst.latency.p99)} ms | ${verdict(worst.latency.p99 <= GROWTH_TARGET_P99_MS)} |`,
+    );
+  }
+  if (holding) {
+    rows.push(
+      `| 14.7 | RSS per live session that holds a slot, at ${holding.holding.toLocaleString('en')} | ≤ ${HOLDING_TARGET_KIB} KiB | ${holding.rss_per_session_kib} KiB (slope ${holding.rss_slope_kib} KiB) | ${verdict(holding.holding >= holding.target_sessions && holding.rss_per_session_kib <= HOLDING_TARGET_KIB)} |`,
+    );
+  }
+  return ['Issue 14 (performance), the figures measured in sections 0, 0b and 3b:', '', '| # | what | target | measured | |', '|---|---|---|---|---|', ...rows, ''];
 }

@@ -20,6 +20,8 @@ import { measureContention } from './contention.js';
 import { measureExtensionWrites } from './extension.js';
 import { measureFloors } from './floors.js';
 import { measureToolLatency, type LatencyLevelResult } from './latency-load.js';
+import { measureWorkGrowth } from './work-growth.js';
+import { holdingCatalog, measureHoldingCapacity } from './holding-capacity.js';
 import { renderMarkdown, type BenchResults } from './markdown.js';
 import { createScratchDatabase, serverVersion, type ScratchDatabase } from './scratch-db.js';
 
@@ -148,6 +150,20 @@ async function main(): Promise<number> {
       rounds: quick ? 60 : 200,
     });
 
+    // Broker G: how the cost of one refused check grows with staff and booked days, on its own database.
+    const databaseG = await createScratchDatabase(serverUrl, `${label}_g`);
+    scratch.push(databaseG);
+    const brokerG = await startBrokerProcess({ databaseUrl: databaseG.url, env: { HOLD_TTL_S: '60', HOLD_MAX_S: '600', MAX_FRAMES_PER_S: '100000' } });
+    brokers.push(brokerG);
+    const growth = await measureWorkGrowth({
+      broker: brokerG,
+      staffCounts: quick ? [1, 30] : [1, 10, 30],
+      bookedDays: quick ? [1, 14] : [1, 7, 14],
+      firstDate: catalog.openDates(from(30), 1)[0]!,
+      callsPerPoint: quick ? 30 : 100,
+    });
+    await brokerG.stop();
+
     // Broker A: latency, contention, baseline, extension writes (HOLD_TTL_S 60, the default).
     const databaseA = await createScratchDatabase(serverUrl, `${label}_a`);
     scratch.push(databaseA);
@@ -179,6 +195,17 @@ async function main(): Promise<number> {
     log(`extension: ${extension.extensions_per_talker_minute} extension writes per talker-minute`);
     await brokerA.stop();
 
+    // Broker H: memory of sessions that each hold a slot, a fresh process on a fresh database, killed after.
+    // The settle is longer than the capacity phase's: tool calls leave garbage that V8 collects only once the load stops.
+    const databaseH = await createScratchDatabase(serverUrl, `${label}_h`);
+    scratch.push(databaseH);
+    const brokerH = await startBrokerProcess({ databaseUrl: databaseH.url, env: { HOLD_TTL_S: '1800', HOLD_MAX_S: '3600' } });
+    brokers.push(brokerH);
+    const put = await brokerH.admin('PUT', '/v1/admin/tenants/holding', holdingCatalog);
+    if (put.status !== 200) throw new Error(`loading the holding catalog failed: ${JSON.stringify(put.body)}`);
+    const tokenH = (await brokerH.admin('POST', '/v1/admin/tenants/holding/runtime-tokens')).body.token as string;
+    const holding = await measureHoldingCapacity({ broker: brokerH, token: tokenH, sessions: scale.sessions, firstDate: from(600), settleMs: 10_000, checkpoints: 4 });
+
     const results: BenchResults = {
       started_at: startedAt.toISOString(),
       duration_s: Math.round((Date.now() - startedAt.getTime()) / 1000),
@@ -187,9 +214,11 @@ async function main(): Promise<number> {
       machine,
       machine_busy_before: before,
       floors,
+      growth,
       latency,
       contention,
       capacity,
+      holding,
       extension,
       baseline,
     };
