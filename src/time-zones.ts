@@ -66,3 +66,38 @@ export function isoIn(instant: Date | number, timezone: string): string {
   }
   return local + suffix;
 }
+
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})$/;
+
+/**
+ * The instant of a local date and time (`YYYY-MM-DD`, `HH:MM`) in `timezone`, as luxon's
+ * `DateTime.fromISO(\`${date}T${time}\`, { zone })` gives it: the same fixed-point search
+ * (luxon's `fixOffset`, starting from the zone's offset now) over the offsets above, so a
+ * time in a DST gap moves forward and an ambiguous one resolves as luxon resolves it.
+ * `exact`: also whether that instant shows the same wall-clock time (false in a gap).
+ * NaN for what luxon would not read (an unknown zone, a date that does not exist).
+ */
+export function localToInstant(date: string, time: string, timezone: string): { ms: number; exact: boolean } {
+  const match = DATE_TIME.exec(`${date}T${time}`);
+  const now = offsetMinutes(timezone, Date.now());
+  if (!match || Number.isNaN(now)) return viaLuxon(date, time, timezone);
+  const [year, month, day, hour, minute] = match.slice(1).map(Number) as [number, number, number, number, number];
+  const wall = Date.UTC(year, month - 1, day, hour, minute);
+  const check = new Date(wall);
+  if (year < 100 || hour > 23 || minute > 59 || check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day) return viaLuxon(date, time, timezone);
+  let guess = wall - now * 60_000;
+  const second = offsetMinutes(timezone, guess);
+  let ms: number;
+  if (second === now) ms = guess;
+  else {
+    guess -= (second - now) * 60_000;
+    const third = offsetMinutes(timezone, guess);
+    ms = second === third ? guess : wall - Math.min(second, third) * 60_000;
+  }
+  return { ms, exact: ms + offsetMinutes(timezone, ms) * 60_000 === wall };
+}
+
+function viaLuxon(date: string, time: string, timezone: string): { ms: number; exact: boolean } {
+  const local = DateTime.fromISO(`${date}T${time}`, { zone: timezone });
+  return { ms: local.toMillis(), exact: local.isValid && local.toFormat('yyyy-MM-dd HH:mm') === `${date} ${time}` };
+}

@@ -7,8 +7,8 @@
  * Why it works in integers: a refused request searches up to 15 days × every qualified
  * staff member × every grid start against every live claim, and luxon conversions and
  * `Date` comparisons in that loop cost milliseconds per answer (issue 14). So luxon is
- * asked once per tenant-day (the opening windows, as epoch milliseconds) and once per
- * local date and time, and the search runs on numbers: each staff member's claims are
+ * asked once per tenant-day (the opening windows, as epoch milliseconds), local times
+ * become instants through `src/time-zones.ts`, and the search runs on numbers: each staff member's claims are
  * sorted and merged once per read, and a candidate is checked by binary search. The
  * memos below are of pure functions of their keys (a catalog is never changed in place:
  * a reload is a new object), so they change no answer, only what it costs.
@@ -17,6 +17,7 @@ import { DateTime } from 'luxon';
 import type { Catalog, Service, StaffMember, WeeklyHours } from './catalog.js';
 import { staffOffering } from './catalog.js';
 import type { InstantRange, StaffClaim } from './ports.js';
+import { localToInstant } from '../time-zones.js';
 
 const WEEKDAY_KEYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 const MINUTE_MS = 60_000;
@@ -40,19 +41,14 @@ function memo<V>(limit: number, compute: (key: string) => V): (key: string) => V
 
 const SEPARATOR = '\u0000';
 
-/** `zone␀date␀time` → the instant, or null when the wall-clock time does not exist (DST gap). */
-const exactLocalMs = memo(20_000, (key) => {
-  const [timezone, date, time] = key.split(SEPARATOR) as [string, string, string];
-  const local = DateTime.fromISO(`${date}T${time}`, { zone: timezone });
-  if (!local.isValid || local.toFormat('yyyy-MM-dd HH:mm') !== `${date} ${time}`) return null;
-  return local.toMillis();
-});
+/** The instant of a local date and time, or null when that wall-clock time does not exist (DST gap). */
+const exactLocalMs = (date: string, time: string, timezone: string): number | null => {
+  const { ms, exact } = localToInstant(date, time, timezone);
+  return exact ? ms : null;
+};
 
-/** `zone␀date␀time` → the instant, a time in a DST gap moved forward as luxon does. */
-const movedLocalMs = memo(20_000, (key) => {
-  const [timezone, date, time] = key.split(SEPARATOR) as [string, string, string];
-  return DateTime.fromISO(`${date}T${time}`, { zone: timezone }).toMillis();
-});
+/** The instant of a local date and time, a time in a DST gap moved forward as luxon does. */
+const movedLocalMs = (date: string, time: string, timezone: string): number => localToInstant(date, time, timezone).ms;
 
 /** `zone␀date␀days` → `[start of date, start of date + days)` in the zone. */
 const localDaysMs = memo(20_000, (key): Span => {
@@ -63,7 +59,7 @@ const localDaysMs = memo(20_000, (key): Span => {
 
 /** The instant a local date and time stands for; null when the wall-clock time does not exist (DST gap). */
 export function localInstant(date: string, time: string, timezone: string): Date | null {
-  const ms = exactLocalMs(`${timezone}${SEPARATOR}${date}${SEPARATOR}${time}`);
+  const ms = exactLocalMs(date, time, timezone);
   return ms === null ? null : new Date(ms);
 }
 
@@ -355,7 +351,7 @@ export function alternatives(query: SlotQuery, claims: StaffClaim[]): Slot[] {
   const wantedTime = DateTime.fromJSDate(asked, { zone: timezone }).toFormat('HH:mm');
   // A date already past (a model's wrong year, say) is searched from today, same time of day.
   const date = firstAlternativeDay(catalog, query.date, now);
-  const wantedMs = date === query.date ? asked.getTime() : (exactLocalMs(`${timezone}${SEPARATOR}${date}${SEPARATOR}${wantedTime}`) ?? nowMs);
+  const wantedMs = date === query.date ? asked.getTime() : (exactLocalMs(date, wantedTime, timezone) ?? nowMs);
   /** Visits every free grid start of `members` on `day`, member by member, each in time order. */
   const forEachFree = (members: StaffMember[], day: string, visit: (member: StaffMember, startMs: number) => void) => {
     for (const member of members) {
@@ -394,7 +390,7 @@ export function alternatives(query: SlotQuery, claims: StaffClaim[]): Slot[] {
   for (let offset = 1; offset <= ALTERNATIVE_DAYS && picked.length < MAX_ALTERNATIVES; offset++) {
     const day = addDays(date, offset);
     // The same wall-clock time on that day; luxon moves a time in a DST gap forward.
-    const best = new Nearest(movedLocalMs(`${timezone}${SEPARATOR}${day}${SEPARATOR}${wantedTime}`));
+    const best = new Nearest(movedLocalMs(day, wantedTime, timezone));
     forEachFree(preferred, day, (member, startMs) => best.offer(member, startMs));
     if (best.member) picked.push(slotAt(best.member, layout, best.startMs));
   }
