@@ -268,14 +268,15 @@ function latencyNote(results: BenchResults): string {
       `\`book_appointment\` p50 ${ms(floors.unloaded_book_appointment.p50)} ms, even \`get_current_context\` (no booking work) p50 ${ms(floors.unloaded_get_current_context.p50)} ms, ` +
       `against a WebSocket round trip of ${ms(floors.ws_ping_through_broker.p50)} ms and a PostgreSQL \`select 1\` of ${ms(floors.postgres_select_1.p50)} ms on this machine. ` +
       `The broker spends **${floors.broker_cpu_ms_per_tool_call} ms of CPU per tool call** (section 0); its profile: ${top}. ` +
-      'What a tool call costs by construction (src/sessions/, src/store/): for a free slot, one read of the live claims and one claim statement ' +
-      '(`callhold_place_hold`: claim lock, reclaim expired holds, insert the hold and its busy stretches, commit with a WAL flush), one round trip each with ' +
-      'prepared statements, then one INSERT of the answer (an answer that changed bookings is stored before it goes out, so a retried id after a crash ' +
+      'What a tool call costs by construction (src/sessions/, src/store/): for a free slot with the staff member named, one claim statement ' +
+      '(`callhold_place_hold`: claim lock, reclaim expired holds, insert the hold and its busy stretches, commit with a WAL flush; without a staff member, ' +
+      'a read of the day\'s claims first to try the least busy), one round trip with a prepared statement, then one INSERT of the answer (an answer that ' +
+      'changed bookings is stored before it goes out, so a retried id after a crash ' +
       'replays it); read-only tools\' answers and the event log are written behind the reply in batches, and the session snapshot in the background. ' +
       'The rest is CPU in the broker, spread over the layers in the profile above (the database client, time-zone arithmetic, the state machine, the ' +
       'WebSocket, validation), with no single hot spot left to remove; the 2 ms p50 target is below what that CPU costs on this machine. ' +
-      'What would move it: fewer layers per query on the hot path (raw prepared SQL instead of the query builder for the claims read), cached local ' +
-      'opening windows per day, and more than one broker process (the design allows it: every invariant lives in PostgreSQL).',
+      'What would move it: fewer layers per query on the hot path (raw prepared SQL instead of the query builder), storing the answer in the claim\'s own ' +
+      'transaction (one commit instead of two), and more than one broker process (the design allows it: every invariant lives in PostgreSQL).',
     '  Under load the CPU is shared three ways (broker, PostgreSQL, load generator) on 2 cores, plus whatever else runs on the machine, and the tail is queueing. ' +
       'The broker is one Node.js process: one event loop, so about 100 % of one core is its ceiling whatever the machine has left. Every caller frame ' +
       '(activity, transcript) is decoded, fed to the session machine and appended to the event log, so 500 talking callers are 1,000 frames a second before any tool runs.',
@@ -330,12 +331,11 @@ function contentionNote(results: BenchResults): string {
   const unavailable = contention.rounds.reduce((sum, round) => sum + (round.errors.UNAVAILABLE ?? 0), 0);
   return (
     `- **Contention.** p99 ${ms(contention.latency.p99)} ms against ${TARGET.contentionP99} ms${unavailable ? `, and ${unavailable} of ${contention.latency.count} answers were \`UNAVAILABLE\` (the 1.8 s tool timeout) instead of alternatives` : ''}. ` +
-    `All ${contention.callers} checks arrive in one tick and the broker answers them on one event loop: each is decoded, run through its session machine, ` +
-    'reads the claims, tries its claim (the losers are refused by the constraint after waiting for the claim lock), reads and computes alternatives over ' +
-    `14 days, builds the spoken answer and logs it, so the last answer waits for the ${contention.callers - 1} before it ` +
-    `(about ${ms(contention.latency.max / contention.callers)} ms each: max latency / callers). The database lock is not what limits it: an in-process ` +
-    'queue that answered losers "taken" without a claim transaction was tried and left p99 where it was (about 300 ms both ways), so it was not kept. ' +
-    'Meeting 50 ms for 100 simultaneous callers needs about 0.5 ms of broker CPU per answer, or the callers spread over several broker processes.'
+    `All ${contention.callers} checks arrive in one tick and the broker answers them on one event loop: one claim statement runs at a time per staff member and day ` +
+    '(`ClaimTurns` in src/booking/booking-service.ts); the others wait for it, share one read of the day\'s claims, are refused without a statement, and share one read ' +
+    'and one computation of the alternatives (`SharedReads`). What is left per answer is the session\'s own work: decoding, its machine, storing the answer before it ' +
+    `goes out, the spoken answer and the event log, so the last answer waits for the ${contention.callers - 1} before it ` +
+    `(about ${ms(contention.latency.max / contention.callers)} ms each: max latency / callers).`
   );
 }
 
