@@ -21,13 +21,22 @@ export interface FloorsResult {
   ws_ping_through_broker: LatencySummary;
   postgres_select_1: LatencySummary;
   postgres_insert_autocommit: LatencySummary;
+  /** `callhold_place_hold` called straight from postgres.js (prepared): the statement a check that holds runs. */
+  postgres_hold_statement: LatencySummary;
+  /** `callhold_convert_hold` straight from postgres.js: the statement `book_appointment` runs to book a hold. */
+  postgres_book_statement: LatencySummary;
   unloaded_check_availability_held: LatencySummary;
   unloaded_book_appointment: LatencySummary;
   unloaded_get_current_context: LatencySummary;
   /** Broker CPU (user + system, from /proc) per tool call of the unloaded sequence, ms. */
   broker_cpu_ms_per_tool_call: number;
-  /** Where the broker's on-CPU time went while it served the unloaded sequence, % by package (module loading excluded). */
+  /**
+   * Where the broker's on-CPU time went while it served the unloaded sequence, % by package: only samples taken between
+   * the first and the last tool call of the sequence (start-up, module loading and shutdown are outside it).
+   */
   profile: Array<{ where: string; pct: number }>;
+  /** Milliseconds of profile samples in that window, on the broker's main thread. */
+  profile_window_ms: number;
 }
 
 async function timed(count: number, work: (index: number) => Promise<unknown>): Promise<number[]> {
@@ -45,6 +54,9 @@ export async function measureFloors(options: {
   databaseUrl: string;
   loadTenant: (broker: BrokerProcess) => Promise<string>;
   dates: string[];
+  /** Days for the statement floors, apart from `dates` so those stay free for the tool calls. */
+  statementDates: string[];
+  tenant: string;
   rounds: number;
 }): Promise<FloorsResult> {
   const profileDir = await mkdtemp(join(tmpdir(), 'callhold-bench-prof-'));
@@ -57,6 +69,7 @@ export async function measureFloors(options: {
 
     const broker = await options.start(['--cpu-prof', `--cpu-prof-dir=${profileDir}`]);
     const token = await options.loadTenant(broker);
+    const statements = await statementFloors(sql, options.tenant, options.statementDates);
     const client = await RuntimeClient.connect(broker.url, `bench-floor-${Date.now().toString(36)}`, token);
     await client.start();
     let ids = 0;
@@ -69,6 +82,7 @@ export async function measureFloors(options: {
     const catalog = HarnessCatalog.demo();
     const herrenschnitt = catalog.service('herrenschnitt')!;
     const slots = options.dates.flatMap((date) => catalog.startTimes(date, herrenschnitt).filter((time) => time.endsWith(':00') || time.endsWith(':30')).map((time) => ({ date, time })));
+    const windowFromUs = monotonicMicros();
     const cpuBefore = await broker.cpuSeconds();
     const context: number[] = [];
     const checks: number[] = [];
@@ -86,6 +100,7 @@ export async function measureFloors(options: {
       if (held) books.push(...(await timed(1, () => client.tool('book_appointment', { customer_name: 'Floor Caller' }, `f${++ids}`))));
     }
     const cpuAfter = await broker.cpuSeconds();
+    const windowToUs = monotonicMicros();
     const toolCalls = context.length + checks.length + books.length;
     await client.end();
     client.close();
@@ -95,11 +110,13 @@ export async function measureFloors(options: {
       ws_ping_through_broker: summarize(ping),
       postgres_select_1: summarize(select1),
       postgres_insert_autocommit: summarize(insert),
+      postgres_hold_statement: summarize(statements.hold),
+      postgres_book_statement: summarize(statements.book),
       unloaded_check_availability_held: summarize(checks),
       unloaded_book_appointment: summarize(books),
       unloaded_get_current_context: summarize(context),
       broker_cpu_ms_per_tool_call: Math.round(((cpuAfter - cpuBefore) * 1000 * 100) / toolCalls) / 100,
-      profile: await summarizeProfile(profileDir),
+      ...(await summarizeProfile(profileDir, windowFromUs, windowToUs)),
     };
   } finally {
     await sql.end();
@@ -108,33 +125,106 @@ export async function measureFloors(options: {
 }
 
 const repoUrl = pathToFileURL(fileURLToPath(new URL('..', import.meta.url))).href;
-const LOADING = /^node:internal\/(modules|deps\/cjs-module-lexer|source_map)|^tsx$|^\(program\)$/;
+/** Frames of module loading and compiling: a sample with one of these on its stack is loading, whatever its leaf is (readFileUtf8, say). */
+const LOADING = /^node:internal\/(modules|deps\/cjs-module-lexer|source_map)|\/node_modules\/tsx\//;
 
-/** Self time of the main thread's profile by package, idle and module loading left out. */
-async function summarizeProfile(directory: string): Promise<Array<{ where: string; pct: number }>> {
+/** The monotonic clock V8 stamps profile samples with (CLOCK_MONOTONIC on Linux, in µs), read in this process. */
+const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n);
+
+interface CpuProfile {
+  nodes: Array<{ id: number; callFrame: { functionName: string; url: string }; children?: number[] }>;
+  startTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/**
+ * Self time of the main thread's profile by package, counting only samples between `fromUs`
+ * and `toUs` (the measured sequence: both processes read the same monotonic clock). Idle
+ * is left out; so is module loading, recognised by any loader frame on the stack rather
+ * than by the leaf (a loader's readFileSync shows as "readFileUtf8" with no URL, which is
+ * how start-up used to reach this table).
+ */
+async function summarizeProfile(directory: string, fromUs: number, toUs: number): Promise<{ profile: Array<{ where: string; pct: number }>; profile_window_ms: number }> {
   const files = (await readdir(directory)).filter((name) => name.endsWith('.cpuprofile')).sort();
-  if (files.length === 0) return [];
+  if (files.length === 0) return { profile: [], profile_window_ms: 0 };
   // The main thread's profile is the first (thread 0); the others are loader workers.
-  const profile = JSON.parse(await readFile(join(directory, files[0]!), 'utf8')) as {
-    nodes: Array<{ id: number; callFrame: { functionName: string; url: string } }>;
-    samples: number[];
-    timeDeltas: number[];
+  const profile = JSON.parse(await readFile(join(directory, files[0]!), 'utf8')) as CpuProfile;
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const frames = new Map(profile.nodes.map((node) => [node.id, node.callFrame]));
+  const loading = new Map<number, boolean>();
+  const isLoading = (id: number): boolean => {
+    let known = loading.get(id);
+    if (known === undefined) {
+      const frame = frames.get(id)!;
+      const up = parent.get(id);
+      known = LOADING.test(frame.url) || (up !== undefined && isLoading(up));
+      loading.set(id, known);
+    }
+    return known;
   };
   const byNode = new Map<number, number>();
-  profile.samples.forEach((node, index) => byNode.set(node, (byNode.get(node) ?? 0) + (profile.timeDeltas[index] ?? 0)));
-  const frames = new Map(profile.nodes.map((node) => [node.id, node.callFrame]));
+  let at = profile.startTime;
+  profile.samples.forEach((node, index) => {
+    const delta = profile.timeDeltas[index] ?? 0;
+    at += delta;
+    if (at >= fromUs && at <= toUs) byNode.set(node, (byNode.get(node) ?? 0) + delta);
+  });
   const byWhere = new Map<string, number>();
   for (const [node, micros] of byNode) {
     const frame = frames.get(node)!;
-    const where = placeOf(frame.url, frame.functionName);
-    if (where === '(idle)' || LOADING.test(where)) continue;
+    const where = isLoading(node) ? '(module loading)' : placeOf(frame.url, frame.functionName);
+    if (where === '(idle)' || where === '(program)') continue;
     byWhere.set(where, (byWhere.get(where) ?? 0) + micros);
   }
   const total = [...byWhere.values()].reduce((sum, micros) => sum + micros, 0);
-  return [...byWhere.entries()]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, 12)
-    .map(([where, micros]) => ({ where, pct: Math.round((micros / total) * 1000) / 10 }));
+  return {
+    profile: [...byWhere.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 12)
+      .map(([where, micros]) => ({ where, pct: Math.round((micros / total) * 1000) / 10 })),
+    profile_window_ms: Math.round(total / 1000),
+  };
+}
+
+/**
+ * The claim statements alone, as the broker runs them (prepared, one round trip each), on
+ * the tenant the broker just loaded: `callhold_place_hold` on a free slot, and
+ * `callhold_convert_hold` on a hold placed just before (not timed). The statement text is
+ * the store's (src/store/booking-store.ts `placeHold`, `convertHold`); keep them alike.
+ */
+async function statementFloors(sql: postgres.Sql, tenant: string, dates: string[]): Promise<{ hold: number[]; book: number[] }> {
+  const [member] = await sql<{ id: string }[]>`SELECT staff_id AS id FROM staff_services WHERE tenant_id = ${tenant} AND service_id = 'herrenschnitt' ORDER BY staff_id LIMIT 1`;
+  const staffId = member!.id;
+  const slots = dates.flatMap((date) => Array.from({ length: 16 }, (_, index) => Date.parse(`${date}T08:00:00Z`) + index * 30 * 60_000));
+  const place = (startMs: number) => {
+    const start = new Date(startMs).toISOString();
+    const end = new Date(startMs + 30 * 60_000).toISOString();
+    return sql<{ id: string }[]>`
+      SELECT * FROM callhold_place_hold(${tenant}, ${staffId}, 'herrenschnitt', ${`${tenant}:${staffId}:${start.slice(0, 10)}`},
+        ${`[${start},${end})`}::tstzrange, ${sql.json([[start, end]])}::jsonb, ${null}::uuid, ${null}::uuid, ${null},
+        ${60}, ${600})`;
+  };
+  const convert = (holdId: string, index: number) =>
+    sql`SELECT *, created_at < now() AS replayed FROM callhold_convert_hold(${tenant}, ${holdId}::uuid, ${'Floor Statement'}, ${null}, ${null}, ${null}::uuid, ${`bench-floor-statement-${index}`})`;
+  const hold: number[] = [];
+  const book: number[] = [];
+  for (const [index, startMs] of slots.entries()) {
+    const started = performance.now();
+    const [placed] = await place(startMs);
+    const placedAfter = performance.now();
+    if (!placed) throw new Error(`statement floor: ${new Date(startMs).toISOString()} was not free`);
+    // Every other hold is booked, so both statements get as many samples.
+    if (index % 2 === 0) {
+      hold.push(placedAfter - started);
+      continue;
+    }
+    const converting = performance.now();
+    await convert(placed.id, index);
+    book.push(performance.now() - converting);
+  }
+  return { hold, book };
 }
 
 function placeOf(url: string, functionName: string): string {

@@ -7,6 +7,8 @@ import type { CpuShare } from './cpu.js';
 import type { ExtensionResult } from './extension.js';
 import type { FloorsResult } from './floors.js';
 import type { LatencyLevelResult } from './latency-load.js';
+import type { WorkGrowthResult } from './work-growth.js';
+import type { HoldingCapacityResult } from './holding-capacity.js';
 
 export interface Machine {
   cpus: number;
@@ -32,9 +34,13 @@ export interface RunInfo {
 /** `npm run bench`: one broker per phase. */
 export interface BenchResults extends RunInfo {
   floors: FloorsResult;
+  /** Absent in results written before issue 14. */
+  growth?: WorkGrowthResult;
   latency: LatencyLevelResult[];
   contention: ContentionResult;
   capacity: CapacityResult;
+  /** Absent in results written before issue 14. */
+  holding?: HoldingCapacityResult;
   extension: ExtensionResult;
   baseline: BaselineResult;
 }
@@ -109,6 +115,8 @@ export function renderMarkdown(results: BenchResults): string {
     '',
   );
 
+  push(...issue14Targets(results));
+
   const floors = results.floors;
   push('## 0. Floors: this machine, one unloaded call', '');
   push(
@@ -120,17 +128,27 @@ export function renderMarkdown(results: BenchResults): string {
     `| WebSocket ping → pong through the broker | ${ms(floors.ws_ping_through_broker.p50)} | ${ms(floors.ws_ping_through_broker.p99)} | ${ms(floors.ws_ping_through_broker.max)} |`,
     `| PostgreSQL \`select 1\` | ${ms(floors.postgres_select_1.p50)} | ${ms(floors.postgres_select_1.p99)} | ${ms(floors.postgres_select_1.max)} |`,
     `| PostgreSQL one-row INSERT, autocommit (WAL flush) | ${ms(floors.postgres_insert_autocommit.p50)} | ${ms(floors.postgres_insert_autocommit.p99)} | ${ms(floors.postgres_insert_autocommit.max)} |`,
+    // Results written before issue 14 have no statement floors.
+    ...(floors.postgres_hold_statement
+      ? [
+          `| the hold statement alone (\`callhold_place_hold\` from postgres.js) | ${ms(floors.postgres_hold_statement.p50)} | ${ms(floors.postgres_hold_statement.p99)} | ${ms(floors.postgres_hold_statement.max)} |`,
+          `| the booking statement alone (\`callhold_convert_hold\` from postgres.js) | ${ms(floors.postgres_book_statement.p50)} | ${ms(floors.postgres_book_statement.p99)} | ${ms(floors.postgres_book_statement.max)} |`,
+        ]
+      : []),
     `| \`get_current_context\`, one call, no load | ${ms(floors.unloaded_get_current_context.p50)} | ${ms(floors.unloaded_get_current_context.p99)} | ${ms(floors.unloaded_get_current_context.max)} |`,
     `| \`check_availability\` (holds), one call, no load | ${ms(floors.unloaded_check_availability_held.p50)} | ${ms(floors.unloaded_check_availability_held.p99)} | ${ms(floors.unloaded_check_availability_held.max)} |`,
     `| \`book_appointment\`, one call, no load | ${ms(floors.unloaded_book_appointment.p50)} | ${ms(floors.unloaded_book_appointment.p99)} | ${ms(floors.unloaded_book_appointment.max)} |`,
     '',
-    `Broker CPU per tool call in that sequence: **${floors.broker_cpu_ms_per_tool_call} ms** (user + system from \`/proc\`). Where the broker's on-CPU time went (self time, module loading left out):`,
+    `Broker CPU per tool call in that sequence: **${floors.broker_cpu_ms_per_tool_call} ms** (user + system from \`/proc\`). ` +
+      `Where the broker's on-CPU time went while it served the sequence (self time of the ${floors.profile_window_ms} ms of main-thread samples between its first and last tool call; start-up and module loading fall outside):`,
     '',
     '| where | share |',
     '|---|---|',
     ...floors.profile.map((entry) => `| ${entry.where} | ${entry.pct} % |`),
     '',
   );
+
+  if (results.growth) push(...growthSection(results.growth));
 
   push('## 1. Tool latency under load', '');
   push(
@@ -190,6 +208,8 @@ export function renderMarkdown(results: BenchResults): string {
       `The load generator holds the client ends in another process (open files limit ${capacity.fd_limit}).`,
     '',
   );
+
+  if (results.holding) push(...holdingSection(results.holding));
 
   push('## 4. Database writes from hold extension', '');
   push(
@@ -269,14 +289,15 @@ function latencyNote(results: BenchResults): string {
       `\`book_appointment\` p50 ${ms(floors.unloaded_book_appointment.p50)} ms, even \`get_current_context\` (no booking work) p50 ${ms(floors.unloaded_get_current_context.p50)} ms, ` +
       `against a WebSocket round trip of ${ms(floors.ws_ping_through_broker.p50)} ms and a PostgreSQL \`select 1\` of ${ms(floors.postgres_select_1.p50)} ms on this machine. ` +
       `The broker spends **${floors.broker_cpu_ms_per_tool_call} ms of CPU per tool call** (section 0); its profile: ${top}. ` +
-      'What a tool call costs by construction (src/sessions/, src/store/): for a free slot, one read of the live claims and one claim statement ' +
-      '(`callhold_place_hold`: claim lock, reclaim expired holds, insert the hold and its busy stretches, commit with a WAL flush), one round trip each with ' +
-      'prepared statements, then one INSERT of the answer (an answer that changed bookings is stored before it goes out, so a retried id after a crash ' +
+      'What a tool call costs by construction (src/sessions/, src/store/): for a free slot with the staff member named, one claim statement ' +
+      '(`callhold_place_hold`: claim lock, reclaim expired holds, insert the hold and its busy stretches, commit with a WAL flush; without a staff member, ' +
+      'a read of the day\'s claims first to try the least busy), one round trip with a prepared statement, then one INSERT of the answer (an answer that ' +
+      'changed bookings is stored before it goes out, so a retried id after a crash ' +
       'replays it); read-only tools\' answers and the event log are written behind the reply in batches, and the session snapshot in the background. ' +
       'The rest is CPU in the broker, spread over the layers in the profile above (the database client, time-zone arithmetic, the state machine, the ' +
       'WebSocket, validation), with no single hot spot left to remove; the 2 ms p50 target is below what that CPU costs on this machine. ' +
-      'What would move it: fewer layers per query on the hot path (raw prepared SQL instead of the query builder for the claims read), cached local ' +
-      'opening windows per day, and more than one broker process (the design allows it: every invariant lives in PostgreSQL).',
+      'What would move it: fewer layers per query on the hot path (raw prepared SQL instead of the query builder), storing the answer in the claim\'s own ' +
+      'transaction (one commit instead of two), and more than one broker process (the design allows it: every invariant lives in PostgreSQL).',
     '  Under load the CPU is shared three ways (broker, PostgreSQL, load generator) on 2 cores, plus whatever else runs on the machine, and the tail is queueing. ' +
       'The broker is one Node.js process: one event loop, so about 100 % of one core is its ceiling whatever the machine has left. Every caller frame ' +
       '(activity, transcript) is decoded, fed to the session machine and appended to the event log, so 500 talking callers are 1,000 frames a second before any tool runs.',
@@ -331,11 +352,97 @@ function contentionNote(results: BenchResults): string {
   const unavailable = contention.rounds.reduce((sum, round) => sum + (round.errors.UNAVAILABLE ?? 0), 0);
   return (
     `- **Contention.** p99 ${ms(contention.latency.p99)} ms against ${TARGET.contentionP99} ms${unavailable ? `, and ${unavailable} of ${contention.latency.count} answers were \`UNAVAILABLE\` (the 1.8 s tool timeout) instead of alternatives` : ''}. ` +
-    `All ${contention.callers} checks arrive in one tick and the broker answers them on one event loop: each is decoded, run through its session machine, ` +
-    'reads the claims, tries its claim (the losers are refused by the constraint after waiting for the claim lock), reads and computes alternatives over ' +
-    `14 days, builds the spoken answer and logs it, so the last answer waits for the ${contention.callers - 1} before it ` +
-    `(about ${ms(contention.latency.max / contention.callers)} ms each: max latency / callers). The database lock is not what limits it: an in-process ` +
-    'queue that answered losers "taken" without a claim transaction was tried and left p99 where it was (about 300 ms both ways), so it was not kept. ' +
-    'Meeting 50 ms for 100 simultaneous callers needs about 0.5 ms of broker CPU per answer, or the callers spread over several broker processes.'
+    `All ${contention.callers} checks arrive in one tick and the broker answers them on one event loop: one claim statement runs at a time per staff member and day ` +
+    '(`ClaimTurns` in src/booking/booking-service.ts); the others wait for it, share one read of the day\'s claims, are refused without a statement, and share one read ' +
+    'and one computation of the alternatives (`SharedReads`). What is left per answer is the session\'s own work: decoding, its machine, storing the answer before it ' +
+    `goes out, the spoken answer and the event log, so the last answer waits for the ${contention.callers - 1} before it ` +
+    `(about ${ms(contention.latency.max / contention.callers)} ms each: max latency / callers).`
   );
+}
+
+/** Issue 14 point 6: p99 of a refused check on 30 staff and a fortnight booked solid. */
+export const GROWTH_TARGET_P99_MS = 5;
+
+function growthSection(growth: WorkGrowthResult): string[] {
+  const staffCounts = [...new Set(growth.points.map((point) => point.staff))];
+  const days = [...new Set(growth.points.map((point) => point.booked_days))];
+  const at = (staff: number, booked: number) => growth.points.find((point) => point.staff === staff && point.booked_days === booked);
+  const cell = (staff: number, booked: number, pick: (point: WorkGrowthResult['points'][number]) => string) => {
+    const point = at(staff, booked);
+    return point ? pick(point) : 'n/a';
+  };
+  const table = (title: string, pick: (point: WorkGrowthResult['points'][number]) => string) => [
+    `| ${title} | ${days.map((booked) => `${booked} day${booked === 1 ? '' : 's'} booked`).join(' | ')} |`,
+    `|---|${days.map(() => '---').join('|')}|`,
+    ...staffCounts.map((staff) => `| ${staff} staff | ${days.map((booked) => cell(staff, booked, pick)).join(' | ')} |`),
+  ];
+  return [
+    '## 0b. How cost grows with work',
+    '',
+    'One broker, one tenant per staff count: every staff member offers one service (an hour, busy throughout), the salon is open 09:00–18:00 every day, ' +
+      'and the first days are booked solid through the front desk (nine appointments per staff member and day) but for three one-hour gaps (5th, 9th and 13th booked day). ' +
+      `One call asks ${growth.calls_per_point} times, one after another, for the first booked day at 10:00 with anyone: taken, so every answer is a refusal with the alternatives ` +
+      'the search finds across the booked days. Latency at the client, broker CPU per call from `/proc`:',
+    '',
+    ...table('p50 / p99 ms', (point) => `${ms(point.latency.p50)} / ${ms(point.latency.p99)}`),
+    '',
+    ...table('broker CPU ms per call', (point) => `${point.broker_cpu_ms_per_call}`),
+    '',
+    ...table('live claims read (15-day window)', (point) => `${point.claims_in_window}`),
+    '',
+    'What a refused check does: a read of the day\'s claims (to order staff by load), a read of the 15-day window\'s claims (C rows: staff × booked days × 9), ' +
+      'sorting and merging them per staff member, O(C log C), then at most 15 days × S staff × G grid starts (33 here), each checked by binary search in its staff ' +
+      'member\'s merged claims, O(D·S·G·log C); only the three slots offered become objects. So cost grows linearly with the claims read (rows decoded by the database ' +
+      'client) and with staff × days searched; the first term dominates once a salon is booked solid.',
+    '',
+  ];
+}
+
+/** Issue 14 point 7: RSS per live session that holds a slot, at 10,000. */
+export const HOLDING_TARGET_KIB = 25;
+
+function holdingSection(holding: HoldingCapacityResult): string[] {
+  return [
+    '## 3b. Capacity: live sessions that each hold a slot',
+    '',
+    `A fresh broker process on its own scratch database, a salon of 50 staff (one 30-minute service, open every day) so every session can hold its own slot, \`HOLD_TTL_S=1800\` so none expires meanwhile. ` +
+      `Warm-up: 400 calls that hold a slot and hang up. Baseline RSS ${holding.baseline_rss_mib} MiB (V8 heap used ${holding.baseline_heap_used_mib ?? 'n/a'} MiB). ` +
+      `Then ${holding.target_sessions.toLocaleString('en')} calls opened a quarter at a time, each holding a different slot (\`check_availability\` with the staff member named, ${holding.holds_per_s} holds/s), ` +
+      'RSS read 10 s after each quarter (tool calls leave garbage that V8 collects once the load stops):',
+    '',
+    '| sessions | holding a slot | RSS MiB | V8 heap used MiB |',
+    '|---|---|---|---|',
+    ...holding.checkpoints.map((point) => `| ${point.sessions.toLocaleString('en')} | ${point.holding.toLocaleString('en')} | ${point.rss_mib} | ${point.heap_used_mib ?? 'n/a'} |`),
+    '',
+    `RSS per holding session: **${holding.rss_per_session_kib} KiB** (slope between the first and last checkpoint ${holding.rss_slope_kib} KiB; V8 heap used ${holding.heap_per_session_kib ?? 'n/a'} KiB).`,
+    '',
+  ];
+}
+
+/** The figures issue 14 asks for that the floors, growth and holding phases measure. */
+function issue14Targets(results: BenchResults): string[] {
+  const { floors, growth, holding } = results;
+  const rows: string[] = [];
+  const cpuOk = floors.broker_cpu_ms_per_tool_call <= 0.7;
+  rows.push(`| 14.1 | broker CPU per tool call, floors sequence | ≤ 0.7 ms | ${floors.broker_cpu_ms_per_tool_call} ms | ${verdict(cpuOk)} |`);
+  if (floors.postgres_hold_statement) {
+    const checkRatio = floors.unloaded_check_availability_held.p50 / floors.postgres_hold_statement.p50;
+    const bookRatio = floors.unloaded_book_appointment.p50 / floors.postgres_book_statement.p50;
+    rows.push(
+      `| 14.2 | unloaded \`check_availability\` that holds, p50 against the hold statement alone | ≤ 2.5× | ${ms(floors.unloaded_check_availability_held.p50)} ms / ${ms(floors.postgres_hold_statement.p50)} ms = ${checkRatio.toFixed(1)}× | ${verdict(checkRatio <= 2.5)} |`,
+      `| 14.2 | unloaded \`book_appointment\`, p50 against its statement alone | ≤ 2× | ${ms(floors.unloaded_book_appointment.p50)} ms / ${ms(floors.postgres_book_statement.p50)} ms = ${bookRatio.toFixed(1)}× | ${verdict(bookRatio <= 2)} |`,
+    );
+  }
+  const worst = growth?.points.reduce((a, b) => (b.staff * b.booked_days > a.staff * a.booked_days ? b : a));
+  if (worst) {
+    rows.push(
+      `| 14.6 | refused \`check_availability\` searching across days, ${worst.staff} staff, ${worst.booked_days} days booked solid | p99 ≤ ${GROWTH_TARGET_P99_MS} ms | p50 ${ms(worst.latency.p50)} ms, p99 ${ms(worst.latency.p99)} ms | ${verdict(worst.latency.p99 <= GROWTH_TARGET_P99_MS)} |`,
+    );
+  }
+  if (holding) {
+    rows.push(
+      `| 14.7 | RSS per live session that holds a slot, at ${holding.holding.toLocaleString('en')} | ≤ ${HOLDING_TARGET_KIB} KiB | ${holding.rss_per_session_kib} KiB (slope ${holding.rss_slope_kib} KiB) | ${verdict(holding.holding >= holding.target_sessions && holding.rss_per_session_kib <= HOLDING_TARGET_KIB)} |`,
+    );
+  }
+  return ['Issue 14 (performance), the figures measured in sections 0, 0b and 3b:', '', '| # | what | target | measured | |', '|---|---|---|---|---|', ...rows, ''];
 }

@@ -24,6 +24,8 @@ import { measureContention } from './contention.js';
 import { measureExtensionWrites } from './extension.js';
 import { measureFloors } from './floors.js';
 import { measureToolLatency, type LatencyLevelResult } from './latency-load.js';
+import { measureWorkGrowth } from './work-growth.js';
+import { holdingCatalog, measureHoldingCapacity } from './holding-capacity.js';
 import { renderMarkdown, type BenchResults, type Machine } from './markdown.js';
 import { renderInstances, type InstancesResults } from './markdown-instances.js';
 import { createScratchDatabase, serverVersion, type ScratchDatabase } from './scratch-db.js';
@@ -164,6 +166,7 @@ async function main(): Promise<number> {
     const loadDates = catalog.openDates(from(60), 250);
     const talkDates = catalog.openDates(from(420), 4);
     const floorDates = catalog.openDates(from(440), 10);
+    const statementDates = catalog.openDates(from(460), 10);
 
     const machine: Machine = {
       cpus: os.availableParallelism(),
@@ -250,8 +253,22 @@ async function main(): Promise<number> {
       databaseUrl: databaseF.url,
       loadTenant,
       dates: floorDates,
+      statementDates,
+      tenant: TENANT,
       rounds: quick ? 60 : 200,
     });
+
+    // Broker G: how the cost of one refused check grows with staff and booked days, on its own database.
+    const databaseG = await newDatabase('g');
+    const brokerG = await startBroker(databaseG.url, { MAX_FRAMES_PER_S: '1000000' });
+    const growth = await measureWorkGrowth({
+      broker: brokerG,
+      staffCounts: quick ? [1, 30] : [1, 10, 30],
+      bookedDays: quick ? [1, 14] : [1, 7, 14],
+      firstDate: catalog.openDates(from(30), 1)[0]!,
+      callsPerPoint: quick ? 30 : 100,
+    });
+    await brokerG.stop();
 
     // Broker A: latency, contention, baseline, extension writes (HOLD_TTL_S 60, the default).
     const databaseA = await newDatabase('a');
@@ -275,7 +292,16 @@ async function main(): Promise<number> {
     log(`extension: ${extension.extensions_per_talker_minute} extension writes per talker-minute`);
     await brokerA.stop();
 
-    const results: BenchResults = { ...runInfo(), floors, latency, contention, capacity, extension, baseline };
+    // Broker H: memory of sessions that each hold a slot, a fresh process on a fresh database.
+    // The settle is longer than the capacity phase's: tool calls leave garbage that V8 collects only once the load stops.
+    const databaseH = await newDatabase('h');
+    const brokerH = await startBroker(databaseH.url, { HOLD_TTL_S: '1800', HOLD_MAX_S: '3600' });
+    const put = await brokerH.admin('PUT', '/v1/admin/tenants/holding', holdingCatalog);
+    if (put.status !== 200) throw new Error(`loading the holding catalog failed: ${JSON.stringify(put.body)}`);
+    const tokenH = (await brokerH.admin('POST', '/v1/admin/tenants/holding/runtime-tokens')).body.token as string;
+    const holding = await measureHoldingCapacity({ broker: brokerH, token: tokenH, sessions: scale.sessions, firstDate: from(600), settleMs: 10_000, checkpoints: 4 });
+
+    const results: BenchResults = { ...runInfo(), floors, growth, latency, contention, capacity, holding, extension, baseline };
     const { multi_instance } = await readResults();
     return await write({ ...results, ...(multi_instance ? { multi_instance } : {}) }, renderMarkdown(results), 'bench');
   } finally {

@@ -5,8 +5,8 @@
  */
 import type { Catalog, Customer, Service, StaffMember } from './catalog.js';
 import { staffOffering } from './catalog.js';
-import { alternatives, alternativesWindow, judgeSlot, localDays, type Slot, type SlotQuery } from './availability.js';
-import type { AppointmentRecord, BookingDetails, BookingStore, CatalogStore, HoldRecord, InstantRange, SessionFence } from './ports.js';
+import { alternatives, alternativesWindow, isFree, judgeSlot, localDays, type Slot, type SlotQuery } from './availability.js';
+import type { AppointmentRecord, BookingDetails, BookingStore, CatalogStore, HoldRecord, InstantRange, SessionFence, StaffClaim } from './ports.js';
 
 export type Unavailable = 'SLOT_TAKEN' | 'OUTSIDE_HOURS' | 'IN_THE_PAST';
 
@@ -50,6 +50,9 @@ export interface BookingServiceOptions {
 }
 
 export class BookingService {
+  private readonly turns = new ClaimTurns();
+  private readonly reads = new SharedReads<{ claims: StaffClaim[]; readAt: Date; answers: Map<string, { catalog: Catalog; slots: Slot[] }> }>();
+
   constructor(private readonly options: BookingServiceOptions) {}
 
   findCustomer(tenantId: string, phone: string): Promise<Customer | null> {
@@ -85,16 +88,18 @@ export class BookingService {
     const verdict = await this.judge(request, owner.currentHoldId);
     if (verdict.free) {
       for (const slot of verdict.slots) {
-        const placed = await store.placeHold({
-          ...this.claimOf(request, slot),
-          sessionId: owner.sessionId,
-          epoch: owner.epoch ?? null,
-          callId: owner.callId,
-          ttlMs: holdTtlMs,
-          maxMs: holdMaxMs,
-          replacesHoldId: owner.currentHoldId,
-        });
-        if (placed.placed) return { available: true, hold: placed.hold, staff: slot.staff };
+        const placed = await this.inTurn(request, slot, owner.currentHoldId, null, () =>
+          store.placeHold({
+            ...this.claimOf(request, slot),
+            sessionId: owner.sessionId,
+            epoch: owner.epoch ?? null,
+            callId: owner.callId,
+            ttlMs: holdTtlMs,
+            maxMs: holdMaxMs,
+            replacesHoldId: owner.currentHoldId,
+          }),
+        );
+        if (placed?.placed) return { available: true, hold: placed.hold, staff: slot.staff };
       }
     }
     const reason = verdict.free ? 'SLOT_TAKEN' : verdict.reason;
@@ -123,8 +128,8 @@ export class BookingService {
     const verdict = await this.judge(request, holdId);
     if (verdict.free) {
       for (const slot of verdict.slots) {
-        const booked = await store.bookDirect(this.claimOf(request, slot), details, holdId);
-        if (booked.booked) return { booked: true, appointment: booked.appointment, replayed: booked.replayed ?? false };
+        const booked = await this.inTurn(request, slot, holdId, null, () => store.bookDirect(this.claimOf(request, slot), details, holdId));
+        if (booked?.booked) return { booked: true, appointment: booked.appointment, replayed: booked.replayed ?? false };
       }
     }
     return {
@@ -158,26 +163,70 @@ export class BookingService {
     };
   }
 
-  /** Free slots near the request, read fresh so each is free at the moment of answering. */
+  /**
+   * Free slots near the request, from a read of the live claims that began after it was
+   * asked, so each is free at the moment of answering (not held: the claim statement of
+   * a later check or booking decides). Callers refused at the same moment share that read
+   * and its answer (see `SharedReads`): 99 callers losing one slot cost one read, not 99.
+   */
   async alternatives(request: SlotRequest, ignoreHoldId: string | null, ignoreAppointmentId: string | null = null): Promise<Slot[]> {
-    const query = this.queryOf(request);
-    const claims = await this.options.store.liveClaims(
-      request.catalog.tenantId,
-      staffOffering(request.catalog, request.service.id).map((member) => member.id),
-      alternativesWindow(request.catalog, request.date, this.options.clock()),
-      ignoreHoldId,
-      ignoreAppointmentId,
-    );
-    return alternatives(query, claims);
+    const { catalog, service } = request;
+    const staffIds = staffOffering(catalog, service.id).map((member) => member.id);
+    const window = alternativesWindow(catalog, request.date, this.options.clock());
+    const key = JSON.stringify([catalog.tenantId, staffIds, window.start.getTime(), window.end.getTime(), ignoreHoldId, ignoreAppointmentId]);
+    const read = await this.reads.read(key, async () => {
+      const readAt = this.options.clock();
+      const claims = await this.options.store.liveClaims(catalog.tenantId, staffIds, window, ignoreHoldId, ignoreAppointmentId);
+      return { claims, readAt, answers: new Map<string, { catalog: Catalog; slots: Slot[] }>() };
+    });
+    // Everyone who shares the read was asking at or before it began: its start is "now" for all of them.
+    const asked = JSON.stringify([service.id, request.date, request.start?.getTime() ?? null, request.staff?.id ?? null]);
+    const known = read.answers.get(asked);
+    if (known?.catalog === catalog) return known.slots;
+    const slots = alternatives({ ...request, now: read.readAt }, read.claims);
+    read.answers.set(asked, { catalog, slots });
+    return slots;
   }
 
+  /**
+   * The requested slot judged before its claim statement runs. With a staff member named
+   * there is nothing to read first: the statement takes the claim or refuses it in the
+   * same round trip a read would cost. Without one, the day's claims decide whom to try
+   * first (the least busy).
+   */
   private async judge(request: SlotRequest, ignoreHoldId: string | null, ignoreAppointmentId: string | null = null) {
     const query = this.queryOf(request);
-    if (!request.start) return judgeSlot(query, []);
-    const staffIds = (request.staff ? [request.staff] : staffOffering(request.catalog, request.service.id)).map((member) => member.id);
+    if (!request.start || request.staff) return judgeSlot(query, []);
+    const staffIds = staffOffering(request.catalog, request.service.id).map((member) => member.id);
+    return judgeSlot(query, await this.dayClaims(request, staffIds, ignoreHoldId, ignoreAppointmentId));
+  }
+
+  /** The live claims of `staffIds` on the request's local day, from a read that began after the call (shared with identical ones). */
+  private async dayClaims(request: SlotRequest, staffIds: string[], ignoreHoldId: string | null, ignoreAppointmentId: string | null): Promise<StaffClaim[]> {
+    const { tenantId } = request.catalog;
     const day = localDays(request.catalog, request.date);
-    const claims = await this.options.store.liveClaims(request.catalog.tenantId, staffIds, day, ignoreHoldId, ignoreAppointmentId);
-    return judgeSlot(query, claims);
+    const key = JSON.stringify(['day', tenantId, staffIds, day.start.getTime(), ignoreHoldId, ignoreAppointmentId]);
+    const read = await this.reads.read(key, async () => ({
+      claims: await this.options.store.liveClaims(tenantId, staffIds, day, ignoreHoldId, ignoreAppointmentId),
+      readAt: this.options.clock(),
+      answers: new Map(),
+    }));
+    return read.claims;
+  }
+
+  /**
+   * Runs the claim statement for `slot` in this broker's turn for that staff member's
+   * day. PostgreSQL queues claims on one staff member's day behind an advisory lock
+   * anyway, so 100 callers on one slot would run 100 statements one after another, 99 of
+   * them to be refused. Here one runs at a time; the others wait for it, then look at the
+   * live claims in one shared read, and only those whose slot still looks free take
+   * their turn; the others are refused (null) without a statement. The read only spares
+   * statements that would fail: whether a slot is claimed is decided by the statement.
+   */
+  private inTurn<T>(request: SlotRequest, slot: Slot, ignoreHoldId: string | null, ignoreAppointmentId: string | null, claim: () => Promise<T>): Promise<T | null> {
+    const key = `${request.catalog.tenantId}\u0000${slot.staff.id}\u0000${request.date}`;
+    const stillFree = async () => isFree(slot.busy, await this.dayClaims(request, [slot.staff.id], ignoreHoldId, ignoreAppointmentId), slot.staff.id);
+    return this.turns.run(key, stillFree, claim);
   }
 
   private queryOf(request: SlotRequest): SlotQuery {
@@ -195,4 +244,78 @@ function holdCovers(hold: HeldSlot, request: SlotRequest): boolean {
     hold.start.getTime() === request.start?.getTime() &&
     (request.staff === null || request.staff.id === hold.staffId)
   );
+}
+
+/**
+ * Identical reads asked at the same time share one query, and never a stale one: a read
+ * asked while an identical one is in flight waits for the next, which starts when the one
+ * in flight ends, so every caller gets the result of a query that began after it asked.
+ * What is shared only proposes (alternatives offered, not held); nothing here decides
+ * that a slot is free.
+ */
+export class SharedReads<T> {
+  private readonly entries = new Map<string, { running: Promise<T> | null; waiting: Promise<T> | null }>();
+
+  read(key: string, run: () => Promise<T>): Promise<T> {
+    let entry = this.entries.get(key);
+    if (!entry) this.entries.set(key, (entry = { running: null, waiting: null }));
+    const current = entry;
+    const running = current.running;
+    if (!running) return this.start(key, current, run);
+    current.waiting ??= running.then(noop, noop).then(() => {
+      current.waiting = null;
+      return this.start(key, current, run);
+    });
+    return current.waiting;
+  }
+
+  private start(key: string, entry: { running: Promise<T> | null; waiting: Promise<T> | null }, run: () => Promise<T>): Promise<T> {
+    const running: Promise<T> = run().finally(() => {
+      if (entry.running === running) entry.running = null;
+      if (!entry.running && !entry.waiting && this.entries.get(key) === entry) this.entries.delete(key);
+    });
+    entry.running = running;
+    return running;
+  }
+}
+
+const noop = () => {};
+
+/** One claim at a time per key, in this process; see `BookingService.inTurn`. */
+export class ClaimTurns {
+  private readonly current = new Map<string, Promise<void>>();
+
+  /** `maxWaitMs`: how long to wait for a claim in flight; one stuck on storage must not hold the others for ever. */
+  constructor(private readonly maxWaitMs = 1000) {}
+
+  /**
+   * Runs `claim` once no other claim on `key` is in flight (or that one has run for
+   * `maxWaitMs`). After every wait `stillFree` is asked again; when it says no, the answer
+   * is null and `claim` never runs.
+   */
+  async run<T>(key: string, stillFree: () => Promise<boolean>, claim: () => Promise<T>): Promise<T | null> {
+    for (let busy = this.current.get(key); busy; busy = this.current.get(key)) {
+      if (!(await settlesWithin(busy, this.maxWaitMs))) break;
+      if (!(await stillFree())) return null;
+    }
+    let done = noop;
+    const turn = new Promise<void>((resolve) => (done = resolve));
+    this.current.set(key, turn);
+    try {
+      return await claim();
+    } finally {
+      if (this.current.get(key) === turn) this.current.delete(key);
+      done();
+    }
+  }
+}
+
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -1,5 +1,6 @@
-import { DateTime } from 'luxon';
+import { Info, type DateTime } from 'luxon';
 import type { Language } from './language.js';
+import { inZone } from '../time-zones.js';
 
 /** An offered or held slot as the caller hears it. */
 export interface SpokenSlot {
@@ -264,7 +265,7 @@ function offerAlternatives(
   const phrases = shown.map((slot, index) => {
     const previous = index === 0 ? requestedStart : (shown[index - 1]?.start ?? null);
     const start = local(slot.start, tz);
-    const sameDay = previous !== null && local(previous, tz).hasSame(start, 'day');
+    const sameDay = previous !== null && local(previous, tz).toISODate() === start.toISODate();
     const at = sameDay ? clock(l, start, false) : `${l === 'de' ? 'am' : 'on'} ${when(l, start, false)}`;
     return withStaff ? `${at} ${l === 'de' ? 'bei' : 'with'} ${slot.staffName}` : at;
   });
@@ -273,16 +274,25 @@ function offerAlternatives(
 }
 
 function local(instant: Date, timezone: string): DateTime<true> {
-  const time = DateTime.fromJSDate(instant, { zone: timezone });
+  const time = inZone(instant.getTime(), timezone);
   if (!time.isValid) throw new RangeError(`cannot show ${instant.toISOString()} in time zone '${timezone}'`);
   return time;
 }
 
 /** "Freitag, den 28. November, um 10 Uhr" / "Friday, November 28 at 10 am". */
 function when(l: Language, time: DateTime<true>, explicitPeriod: boolean): string {
+  const { weekday, month } = namesOf(l);
   return l === 'de'
-    ? `${time.setLocale('de').toFormat("cccc, 'den' d. LLLL")}, ${clock(l, time, explicitPeriod)}`
-    : `${time.setLocale('en').toFormat('cccc, LLLL d')} ${clock(l, time, explicitPeriod)}`;
+    ? `${weekday[time.weekday - 1]}, den ${time.day}. ${month[time.month - 1]}, ${clock(l, time, explicitPeriod)}`
+    : `${weekday[time.weekday - 1]}, ${month[time.month - 1]} ${time.day} ${clock(l, time, explicitPeriod)}`;
+}
+
+/** Weekday and month names (luxon's `cccc` and `LLLL`), asked of Intl once per language rather than per sentence. */
+const names = new Map<Language, { weekday: string[]; month: string[] }>();
+function namesOf(l: Language) {
+  let known = names.get(l);
+  if (!known) names.set(l, (known = { weekday: Info.weekdays('long', { locale: l }), month: Info.months('long', { locale: l }) }));
+  return known;
 }
 
 /**
@@ -293,13 +303,15 @@ function when(l: Language, time: DateTime<true>, explicitPeriod: boolean): strin
 function clock(l: Language, time: DateTime<true>, explicitPeriod: boolean): string {
   const { hour, minute } = time;
   if (l === 'de') {
-    const spoken = `um ${hour}${minute === 0 ? '' : time.toFormat(':mm')} Uhr`;
+    const spoken = `um ${hour}${minute === 0 ? '' : `:${twoDigits(minute)}`} Uhr`;
     return explicitPeriod ? `${spoken} ${germanPeriod(hour)}` : spoken;
   }
   if (minute === 0 && (hour === 0 || hour === 12)) return hour === 0 ? 'at midnight' : 'at noon';
-  const dial = `${hour % 12 || 12}${minute === 0 ? '' : time.toFormat(':mm')}`;
+  const dial = `${hour % 12 || 12}${minute === 0 ? '' : `:${twoDigits(minute)}`}`;
   return `at ${dial} ${explicitPeriod ? englishPeriod(hour) : hour < 12 ? 'am' : 'pm'}`;
 }
+
+const twoDigits = (value: number) => String(value).padStart(2, '0');
 
 function germanPeriod(hour: number): string {
   if (hour < 5 || hour >= 22) return 'nachts';
@@ -315,6 +327,11 @@ function englishPeriod(hour: number): string {
   return hour < 18 ? 'in the afternoon' : 'in the evening';
 }
 
+/** Intl.ListFormat per language and type, made once: building one costs more than the sentence it joins. */
+const listFormats = new Map<string, Intl.ListFormat>();
 function joinList(l: Language, items: readonly string[], type: 'conjunction' | 'disjunction'): string {
-  return new Intl.ListFormat(l, { type }).format(items);
+  const key = `${l} ${type}`;
+  let format = listFormats.get(key);
+  if (!format) listFormats.set(key, (format = new Intl.ListFormat(l, { type })));
+  return format.format(items);
 }

@@ -6,6 +6,21 @@ const SPELLED_OUT: Readonly<Record<string, string>> = { ä: 'ae', ö: 'oe', ü: 
  * Keeps `.`, `:` and hyphens between digits, which carry meaning in dates and times.
  */
 export function normalizeText(text: string): string {
+  // The same names and phrases come again and again (every service name on every tool call): remember short ones.
+  if (text.length > MEMO_MAX_LENGTH) return normalizeAfresh(text);
+  let normalized = rememberedTexts.get(text);
+  if (normalized === undefined) {
+    if (rememberedTexts.size >= MEMO_LIMIT) rememberedTexts.clear();
+    rememberedTexts.set(text, (normalized = normalizeAfresh(text)));
+  }
+  return normalized;
+}
+
+const MEMO_MAX_LENGTH = 256;
+const MEMO_LIMIT = 10_000;
+const rememberedTexts = new Map<string, string>();
+
+function normalizeAfresh(text: string): string {
   return text
     .normalize('NFC')
     .toLowerCase()

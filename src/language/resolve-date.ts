@@ -1,4 +1,5 @@
 import { DateTime, Info, type WeekdayNumbers } from 'luxon';
+import { inZone } from '../time-zones.js';
 import { wordsOf } from './normalize.js';
 import { wordsToNumbers } from './number-words.js';
 
@@ -63,7 +64,8 @@ type Day = DateTime<true>;
  * "November 28"). A date without a year that has passed this year means next year.
  */
 export function resolveDate(expression: string, ref: Reference): DateResolution {
-  const local = DateTime.fromJSDate(ref.now, { zone: ref.timezone });
+  // Only the local calendar date is used, and all arithmetic below is calendar arithmetic, so the fixed offset of `now` serves.
+  const local = inZone(ref.now.getTime(), ref.timezone);
   if (!local.isValid) return { ok: false, reason: `unknown time zone '${ref.timezone}'` };
   const today = local.startOf('day');
   const words = wordsToNumbers(wordsOf(expression).filter((word) => !FILLERS.has(word)));

@@ -3,11 +3,11 @@
  * the tenant's offset. The one place they are encoded: tool results (the same body for
  * every runtime), our frames, the inspector and the admin API all use these.
  */
-import { DateTime } from 'luxon';
 import type { AppointmentView, HoldUpdateStatus, HoldView } from '../../machines/call-session.types.js';
 import type { Slot } from '../booking/availability.js';
 import type { Catalog } from '../booking/catalog.js';
 import type { AppointmentRecord } from '../booking/ports.js';
+import { isoIn } from '../time-zones.js';
 
 /** The hold as it travels in `hold.updated`, tool results and the inspector. */
 export interface WireHold {
@@ -28,8 +28,8 @@ export interface WireAppointment {
   end: string;
 }
 
-export const isoIn = (instant: Date | number, timezone: string): string =>
-  DateTime.fromMillis(typeof instant === 'number' ? instant : instant.getTime(), { zone: timezone }).toISO({ suppressMilliseconds: true })!;
+/** ISO 8601 with the tenant's offset at that instant (see `src/time-zones.ts` for why not luxon's `toISO` directly). */
+export { isoIn };
 
 export function wireHold(hold: HoldView, status: HoldUpdateStatus, timezone: string): WireHold {
   return {

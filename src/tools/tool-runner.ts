@@ -4,7 +4,7 @@
  * get back the answer plus what changed (hold, appointment, what was asked).
  * @see ../../docs/PROTOCOL.md §4
  */
-import { DateTime } from 'luxon';
+import { Info, type WeekdayNumbers } from 'luxon';
 import type {
   AlternativeView,
   HoldChange,
@@ -25,6 +25,7 @@ import { describeIssues } from '../protocol/issues.js';
 import { isToolName, toolDefinitions, type ToolArguments, type ToolName } from './definitions.js';
 import { isoIn, wireAlternative, wireAppointment, wireHold } from '../protocol/records.js';
 import { appointmentView, holdView } from './machine-views.js';
+import { inZone } from '../time-zones.js';
 
 /** A tool call that cannot be answered as asked: `ok: false` with this code, and `result` beside it. */
 const toolError = (code: ToolErrorCode, message: string, result: Record<string, unknown> = {}) => new BrokerError(code, message, { result });
@@ -48,6 +49,14 @@ export interface ToolScope {
   language: Language;
   now: Date;
 }
+
+/** Weekday names by language, as luxon says them (Monday first): asked of Intl once, not per call. */
+const weekdayNames = new Map<Language, string[]>();
+const weekdayName = (language: Language, weekday: WeekdayNumbers) => {
+  let names = weekdayNames.get(language);
+  if (!names) weekdayNames.set(language, (names = Info.weekdays('long', { locale: language })));
+  return names[weekday - 1]!;
+};
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -80,12 +89,12 @@ export class ToolRunner {
   }
 
   async currentContext({ session, catalog, language, now }: ToolScope): Promise<Answer> {
-    const local = DateTime.fromJSDate(now, { zone: catalog.timezone }).setLocale(language);
+    const local = inZone(now.getTime(), catalog.timezone);
     return ok({
       call_id: session.callId,
       now: isoIn(now, catalog.timezone),
       date: local.toISODate(),
-      weekday: local.weekdayLong,
+      weekday: local.isValid ? weekdayName(language, local.weekday) : null,
       time: local.toFormat('HH:mm'),
       timezone: catalog.timezone,
       business: catalog.name,

@@ -107,9 +107,12 @@ export function decodeFrame(text: string): DecodedFrame {
   if (!parsed.success) {
     return { ok: false, error: { code: 'BAD_MESSAGE', message: `${record.type}: ${describeIssues(parsed.error).join('; ')}`, ref } };
   }
-  // Again on the decoded frame: `arguments` sent as a JSON string are only read here.
-  const decodedProblem = findJsonProblem(parsed.data);
-  if (decodedProblem) return { ok: false, error: problemError(decodedProblem, ref) };
+  // Again on the decoded frame when `arguments` came as a JSON string: only then does it hold
+  // text the first walk did not see (otherwise the schemas only drop keys and add constants).
+  if (record.type === 'tool.call' && typeof record.arguments === 'string') {
+    const decodedProblem = findJsonProblem(parsed.data);
+    if (decodedProblem) return { ok: false, error: problemError(decodedProblem, ref) };
+  }
   return { ok: true, frame: parsed.data as InboundFrame };
 }
 
