@@ -4,7 +4,7 @@ import type { SessionFence } from '../booking/ports.js';
 import { BrokerError } from '../errors.js';
 import type { SessionChanges, SessionEventRecord, SessionOpener, SessionRecord, SessionStore, StoredSessionEvent, ToolAnswerRecord } from '../sessions/ports.js';
 import type { SessionRuntime } from '../integrations/settings.js';
-import { selectRows } from './booking-store.js';
+import { rowsOf, selectRows } from './booking-store.js';
 import type { Database } from './database.js';
 import { brokerInstances, sessionEvents, sessions, toolResults, type SessionOutcome, type SessionStatus } from './schema.js';
 
@@ -85,19 +85,21 @@ export class DrizzleSessionStore implements SessionStore {
     return rows.map((row) => row.sessionId);
   }
 
+  /** One prepared statement whatever changes (no query building): it runs on every hold change of every call. */
   async saveSession(fence: SessionFence, changes: SessionChanges): Promise<void> {
-    const saved = await this.db
-      .update(sessions)
-      .set({
-        ...(changes.state !== undefined ? { state: changes.state } : {}),
-        ...(changes.snapshot !== undefined ? { snapshot: changes.snapshot } : {}),
-        ...(changes.status ? { status: changes.status } : {}),
-        ...(changes.outcome !== undefined ? { outcome: changes.outcome } : {}),
-        ...(changes.ended ? { endedAt: sql`now()` } : {}),
-        updatedAt: sql`now()`,
-      })
-      .where(and(eq(sessions.tenantId, fence.tenantId), eq(sessions.id, fence.sessionId), eq(sessions.ownerEpoch, fence.epoch)))
-      .returning({ id: sessions.id });
+    const json = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
+    const saved = rowsOf<{ id: string }>(
+      await this.db.execute(sql`
+        UPDATE ${sessions} SET
+          state = CASE WHEN ${changes.state !== undefined}::boolean THEN ${json(changes.state)}::jsonb ELSE state END,
+          snapshot = CASE WHEN ${changes.snapshot !== undefined}::boolean THEN ${json(changes.snapshot)}::jsonb ELSE snapshot END,
+          status = coalesce(${changes.status ?? null}::text, status),
+          outcome = CASE WHEN ${changes.outcome !== undefined}::boolean THEN ${changes.outcome ?? null}::text ELSE outcome END,
+          ended_at = CASE WHEN ${changes.ended === true}::boolean THEN now() ELSE ended_at END,
+          updated_at = now()
+        WHERE tenant_id = ${fence.tenantId} AND id = ${fence.sessionId}::uuid AND owner_epoch = ${fence.epoch}::bigint
+        RETURNING id`),
+    );
     if (saved.length === 0) throw new BrokerError('TAKEN_OVER', 'the session is no longer owned at this epoch: its snapshot was not written');
   }
 
