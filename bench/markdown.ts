@@ -421,7 +421,7 @@ function holdingSection(holding: HoldingCapacityResult): string[] {
 
 /** The figures issue 14 asks for that the floors, growth and holding phases measure. */
 function issue14Targets(results: BenchResults): string[] {
-  const { floors, growth, holding } = results;
+  const { floors, growth, holding, latency, contention } = results;
   const rows: string[] = [];
   const cpuOk = floors.broker_cpu_ms_per_tool_call <= 0.7;
   rows.push(`| 14.1 | broker CPU per tool call, floors sequence | ≤ 0.7 ms | ${floors.broker_cpu_ms_per_tool_call} ms | ${verdict(cpuOk)} |`);
@@ -433,6 +433,23 @@ function issue14Targets(results: BenchResults): string[] {
       `| 14.2 | unloaded \`book_appointment\`, p50 against its statement alone | ≤ 2× | ${ms(floors.unloaded_book_appointment.p50)} ms / ${ms(floors.postgres_book_statement.p50)} ms = ${bookRatio.toFixed(1)}× | ${verdict(bookRatio <= 2)} |`,
     );
   }
+  const at = (calls: number) => latency.find((level) => level.calls === calls);
+  const five = at(500);
+  if (five) {
+    const ok = five.check_availability.p99 <= 8 && five.book_appointment.p99 <= 6;
+    rows.push(`| 14.3 | 500 live calls: \`check_availability\` / \`book_appointment\` p99 | ≤ 8 / 6 ms | ${ms(five.check_availability.p99)} / ${ms(five.book_appointment.p99)} ms | ${verdict(ok)} |`);
+  }
+  const twoThousand = at(2000);
+  if (twoThousand) {
+    const errors = Object.values(twoThousand.tool_errors).reduce((sum, count) => sum + count, 0) + twoThousand.timeouts;
+    const worstP99 = Math.max(twoThousand.check_availability.p99, twoThousand.book_appointment.p99);
+    rows.push(
+      `| 14.4 | 2,000 live calls (${twoThousand.caller_frames_per_s.toLocaleString('en')} caller frames/s, ${twoThousand.tool_calls_per_s} tool calls/s): p99, errors | ≤ 20 ms, none | check ${ms(twoThousand.check_availability.p99)} / book ${ms(twoThousand.book_appointment.p99)} ms, ${errors} errors | ${verdict(worstP99 <= 20 && errors === 0)} |`,
+    );
+  }
+  rows.push(
+    `| 14.5 | ${contention.callers} callers on one slot: p99, one hold and ${contention.callers - 1} verified alternatives per round | ≤ 30 ms, every round | ${ms(contention.latency.p99)} ms, ${contention.all_rounds_exact ? 'every round exact' : 'a round missed'} | ${verdict(contention.latency.p99 <= 30 && contention.all_rounds_exact)} |`,
+  );
   const worst = growth?.points.reduce((a, b) => (b.staff * b.booked_days > a.staff * a.booked_days ? b : a));
   if (worst) {
     rows.push(
@@ -444,5 +461,5 @@ function issue14Targets(results: BenchResults): string[] {
       `| 14.7 | RSS per live session that holds a slot, at ${holding.holding.toLocaleString('en')} | ≤ ${HOLDING_TARGET_KIB} KiB | ${holding.rss_per_session_kib} KiB (slope ${holding.rss_slope_kib} KiB) | ${verdict(holding.holding >= holding.target_sessions && holding.rss_per_session_kib <= HOLDING_TARGET_KIB)} |`,
     );
   }
-  return ['Issue 14 (performance), the figures measured in sections 0, 0b and 3b:', '', '| # | what | target | measured | |', '|---|---|---|---|---|', ...rows, ''];
+  return ['Issue 14 (performance), the figures measured in sections 0, 0b, 1, 2 and 3b:', '', '| # | what | target | measured | |', '|---|---|---|---|---|', ...rows, ''];
 }
