@@ -29,7 +29,8 @@ export interface InstanceLeaseOptions {
 }
 
 export class InstanceLease {
-  private timer: NodeJS.Timeout | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  private renewing: Promise<void> | null = null;
   private beating: Promise<void> | null = null;
   private unlisten: (() => Promise<void>) | null = null;
 
@@ -39,22 +40,21 @@ export class InstanceLease {
   async start(): Promise<void> {
     const { store, host, instanceId, leaseMs, logger } = this.options;
     await store.renewLease(instanceId, leaseMs);
+    // Renewal has a timer of its own: a long recovery or adoption must not let the lease lapse.
+    this.every(() => (this.renewing ??= this.renew().finally(() => (this.renewing = null))));
     this.unlisten = (await this.options.listen?.((payload) => this.onNotice(payload))) ?? null;
     const recovered = await host.recover();
     if (recovered.length > 0) {
       logger.info({ recovered: recovered.length, instance: instanceId }, 'recovered live sessions');
       this.options.onAdopted(recovered);
     }
-    this.timer = setInterval(() => {
-      this.beating ??= this.beat().finally(() => (this.beating = null));
-    }, leaseMs / BEATS_PER_LEASE);
-    this.timer.unref();
+    this.every(() => (this.beating ??= this.beat().finally(() => (this.beating = null))));
   }
 
   /** Stops beating: no beat starts any more (one under way may still finish). */
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
   }
 
   /**
@@ -63,16 +63,26 @@ export class InstanceLease {
    */
   async release(): Promise<void> {
     this.stop();
-    await this.beating;
+    await Promise.all([this.beating, this.renewing]);
     await this.unlisten?.().catch(() => {});
     this.unlisten = null;
     await this.options.store.endLease(this.options.instanceId).catch((error) => this.options.logger.warn({ err: error }, 'giving up the instance lease failed'));
   }
 
+  private every(run: () => unknown): void {
+    const timer = setInterval(run, this.options.leaseMs / BEATS_PER_LEASE);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  private async renew(): Promise<void> {
+    await this.options.store.renewLease(this.options.instanceId, this.options.leaseMs).catch((error) => this.options.logger.warn({ err: error }, 'renewing the instance lease failed'));
+  }
+
+  /** Lets go of the sessions this instance lost, and adopts one batch of those nobody serves. */
   private async beat(): Promise<void> {
-    const { store, host, instanceId, leaseMs, logger } = this.options;
+    const { host, instanceId, logger } = this.options;
     try {
-      await store.renewLease(instanceId, leaseMs);
       await host.checkOwnership();
       const adopted = await host.adopt();
       if (adopted.length > 0) {

@@ -19,8 +19,9 @@ export class SessionOwnership {
     this.epochs.set(sessionId, { tenantId, epoch });
   }
 
-  disown(sessionId: string): void {
-    this.epochs.delete(sessionId);
+  /** Forgets the session if it is still held at `epoch` (a newer copy of it here keeps its own). */
+  disown(sessionId: string, epoch: number): void {
+    if (this.epochs.get(sessionId)?.epoch === epoch) this.epochs.delete(sessionId);
   }
 
   /** The epoch this instance holds for the session, or null when it does not own it. */

@@ -259,10 +259,12 @@ export class SessionHost {
       // An earlier open of this call that was given up on may have finished meanwhile.
       const meanwhile = this.live.get(key);
       if (meanwhile) {
-        // This open took the session over from that one in storage: it now holds the new epoch.
+        // This open took the session over from that one in storage: it now holds the newer epoch.
         session = meanwhile;
-        session.epoch = record.ownerEpoch;
-        this.options.ownership.own(session.tenantId, session.sessionId, session.epoch);
+        if (record.ownerEpoch > session.epoch) {
+          session.epoch = record.ownerEpoch;
+          this.options.ownership.own(session.tenantId, session.sessionId, session.epoch);
+        }
       } else {
         const revived = created ? null : await this.revive(key, record);
         session = revived ?? this.create(key, record, opening, timezone, created);
@@ -304,6 +306,8 @@ export class SessionHost {
       return null;
     }
     const catalog = await this.options.catalogs.get(record.tenantId);
+    // Shut down meanwhile, or a newer copy came here meanwhile (an open while this was adopted).
+    if (this.closed || (this.live.get(key)?.epoch ?? 0) >= record.ownerEpoch) return this.live.get(key) ?? null;
     const persisted = record.snapshot as SessionSnapshot;
     const actor = createActor(this.options.machine, { systemId: SESSION_SYSTEM_ID, snapshot: persisted, input: persisted.context });
     const session = this.track(key, record, actor, catalog?.timezone ?? 'UTC', false);
@@ -318,6 +322,8 @@ export class SessionHost {
   }
 
   private track(key: string, record: SessionRecord, actor: SessionActor, timezone: string, fresh: boolean): LiveSession {
+    const older = this.live.get(key);
+    if (older) this.letGo(older);
     const logger = this.options.logger.child({ tenant: record.tenantId, call_id: record.callId });
     const session: LiveSession = {
       key,
@@ -329,7 +335,7 @@ export class SessionHost {
       timezone,
       actor,
       port: null,
-      snapshots: new SnapshotWriter(record.id, actor, this.options.sessionStore, this.options.ownership, logger),
+      snapshots: new SnapshotWriter(() => ({ tenantId: record.tenantId, sessionId: record.id, epoch: session.epoch }), actor, this.options.sessionStore, this.options.ownership, logger),
       logger,
       lastValue: null,
       ended: false,
@@ -357,11 +363,17 @@ export class SessionHost {
         // Owned by this instance in storage, so adopted again by whoever serves the database next.
         if (this.closed) return revived;
         const key = keyOf(record.tenantId, record.callId);
-        const stale = this.live.get(key);
-        if (stale) this.letGo(stale);
-        if (await this.revive(key, record)) revived.push(record);
+        try {
+          const session = await this.revive(key, record);
+          if (session?.epoch === record.ownerEpoch) revived.push(record);
+        } catch (error) {
+          // Owned here in storage without a copy: it comes back when its runtime reconnects
+          // (anywhere), or with this instance's next restart.
+          this.options.logger.error({ err: error, tenant: record.tenantId, call_id: record.callId }, 'restoring an adopted session failed');
+        }
       }
-      if (records.length < ADOPT_BATCH) return revived;
+      // At start every session is brought back; a beat adopts one batch, so it renews on time.
+      if (!own || records.length < ADOPT_BATCH) return revived;
     }
   }
 
@@ -389,7 +401,7 @@ export class SessionHost {
 
   private forget(session: LiveSession): void {
     if (this.bySessionId.get(session.sessionId) === session) this.bySessionId.delete(session.sessionId);
-    this.options.ownership.disown(session.sessionId);
+    this.options.ownership.disown(session.sessionId, session.epoch);
     this.options.answers.forget(session.sessionId);
   }
 
@@ -422,7 +434,7 @@ export class SessionHost {
   private async finish(session: LiveSession, context: CallSessionContext): Promise<void> {
     const ended = { type: 'session.ended' as const, outcome: context.outcome ?? 'no_booking', appointment: context.appointment };
     await session.snapshots.write();
-    this.options.ownership.disown(session.sessionId);
+    this.options.ownership.disown(session.sessionId, session.epoch);
     // Taken over while ending (the end was not stored): the new owner's word on the call counts.
     if (session.takenOver || session.snapshots.takenOver) {
       session.port?.close('taken_over');

@@ -9,6 +9,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { AnyActorRef } from 'xstate';
 import type { CallSessionContext, SessionOutcome } from '../../machines/call-session.types.js';
 import { isTakenOver } from '../errors.js';
+import type { SessionFence } from '../booking/ports.js';
 import type { SessionOwnership } from './ownership.js';
 import type { SessionStore } from './ports.js';
 
@@ -34,7 +35,8 @@ export class SnapshotWriter {
   takenOver = false;
 
   constructor(
-    private readonly sessionId: string,
+    /** The fence of the copy being written, read at each write (an open here may have raised its epoch). */
+    private readonly fence: () => SessionFence,
     private readonly actor: AnyActorRef,
     private readonly store: SessionStore,
     private readonly ownership: SessionOwnership,
@@ -69,18 +71,18 @@ export class SnapshotWriter {
       const snapshot = this.actor.getSnapshot();
       const done = snapshot.status === 'done';
       const outcome = (snapshot.context as CallSessionContext).outcome as SessionOutcome | null;
+      const fence = this.fence();
       try {
-        await this.ownership.write(this.sessionId, (fence) =>
-          this.store.saveSession(fence, {
-            state: snapshot.value,
-            snapshot: this.actor.getPersistedSnapshot(),
-            ...(done ? { status: 'ended' as const, outcome, ended: true } : {}),
-          }),
-        );
+        await this.store.saveSession(fence, {
+          state: snapshot.value,
+          snapshot: this.actor.getPersistedSnapshot(),
+          ...(done ? { status: 'ended' as const, outcome, ended: true } : {}),
+        });
       } catch (error) {
-        // Taken over: the ownership reported it, and the new owner's snapshot is the one that counts.
+        // Taken over: the new owner's snapshot is the one that counts.
         if (isTakenOver(error)) {
           this.takenOver = true;
+          this.ownership.lost(fence);
           break;
         }
         this.logger.error({ err: error }, 'session snapshot write failed');

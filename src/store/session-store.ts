@@ -115,7 +115,8 @@ export class DrizzleSessionStore implements SessionStore {
 
   /**
    * Rows of a session at another epoch than they were recorded under are dropped in the
-   * statement (the session has moved to another instance). Each row is matched to its
+   * statement (the session has moved to another instance); the sessions matched are locked
+   * FOR KEY SHARE, as `callhold_fence` does, so no row commits after a takeover. Each row is matched to its
    * session by (tenant, id), the session's key, and stored with the session's tenant.
    * Under Citus a batch that spans tenants is a multi-shard insert (one per shard it
    * touches); the join itself stays co-located. One prepared statement whatever
@@ -142,7 +143,8 @@ export class DrizzleSessionStore implements SessionStore {
         AS (tenant_id text, session_id uuid, epoch bigint, at timestamptz, direction text, type text, payload jsonb, tool_call_id text, latency_ms real))
         WITH ORDINALITY AS event(tenant_id, session_id, epoch, at, direction, type, payload, tool_call_id, latency_ms, position)
       JOIN ${sessions} ON ${sessions.tenantId} = event.tenant_id AND ${sessions.id} = event.session_id AND ${sessions.ownerEpoch} = event.epoch
-      ORDER BY event.position`);
+      ORDER BY event.position
+      FOR KEY SHARE OF ${sessions}`);
   }
 
   /** Keeps the first answer to each id: a repeated one leaves the stored answer in place. Fenced like `appendLog`. */
@@ -161,6 +163,7 @@ export class DrizzleSessionStore implements SessionStore {
       SELECT ${sessions.tenantId}, answer.session_id, answer.tool_call_id, answer.name, answer.response
       FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS answer(tenant_id text, session_id uuid, epoch bigint, tool_call_id text, name text, response jsonb)
       JOIN ${sessions} ON ${sessions.tenantId} = answer.tenant_id AND ${sessions.id} = answer.session_id AND ${sessions.ownerEpoch} = answer.epoch
+      FOR KEY SHARE OF ${sessions}
       ON CONFLICT DO NOTHING`);
   }
 
