@@ -209,8 +209,10 @@ describe.each(drivers)('OpenAI Realtime over SIP on %s', (driver) => {
     const refusals = [
       await deliver(id, { body, secret: otherSecret }),
       await deliver(id, { body, signatureHeader: signature(WEBHOOK_SECRET, `wh_${id}`, now, body.replace('From', 'FROM')) }),
-      await deliver(id, { body, timestamp: now - 301 }),
-      await deliver(id, { body, timestamp: now + 301 }),
+      // Each read of the clock is fresh: the deliveries before take time, and a future stamp
+      // ages towards the window while they run (it once landed on its edge, 300 s, accepted).
+      await deliver(id, { body, timestamp: Math.floor(Date.now() / 1000) - 301 }),
+      await deliver(id, { body, timestamp: Math.floor(Date.now() / 1000) + 310 }),
       await deliver(id, { body, signatureHeader: 'v1,' }),
     ];
     const missing = await fetch(new URL(`/v1/integrations/openai/${TENANT}/webhook`, broker.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body });
