@@ -24,11 +24,6 @@ export class SessionOwnership {
     if (this.epochs.get(sessionId)?.epoch === epoch) this.epochs.delete(sessionId);
   }
 
-  /** The epoch this instance holds for the session, or null when it does not own it. */
-  epochOf(sessionId: string): number | null {
-    return this.epochs.get(sessionId)?.epoch ?? null;
-  }
-
   /**
    * The fence of a write for the session.
    * @throws BrokerError `TAKEN_OVER` when this instance no longer owns it: nothing is written
