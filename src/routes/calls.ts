@@ -12,6 +12,7 @@ import { callParams, closeFor, CloseCode, encodeEmitted, encodeReady, sessionEve
 import { decodeFrame, encodeFrame, errorFrame, type InboundFrame, type OutboundFrame } from '../protocol/callhold/frames.js';
 import type { SessionPort } from '../sessions/ports.js';
 import type { SessionHandle } from '../sessions/session-host.js';
+import { corkUntilTickEnds } from '../services/socket-writes.js';
 import { parseOr400 } from './admin.js';
 import { bearerToken } from './auth.js';
 import { TokenBucket } from './token-bucket.js';
@@ -80,6 +81,7 @@ export async function callRoutes(app: FastifyInstance, { broker }: { broker: Bro
 
     const write = (frame: OutboundFrame) => {
       if (socket.readyState !== WebSocket.OPEN) return;
+      corkUntilTickEnds(socket);
       socket.send(encodeFrame(frame));
       metrics.frameSent();
       if (socket.bufferedAmount > config.maxBufferedBytes) abandon(CloseCode.tooSlow, 'the client reads too slowly');

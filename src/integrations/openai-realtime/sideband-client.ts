@@ -25,6 +25,7 @@ import { decodeServerEvent, encodeEmitted, RESPONSE_CREATE, sessionEventOf, unre
 import { ACTIVE_RESPONSE_ERROR, type ClientEvent, type ServerEvent } from '../../protocol/openai-realtime/events.js';
 import type { CloseReason, SessionOpening, SessionPort, SessionReady } from '../../sessions/ports.js';
 import type { SessionHandle, SessionHost } from '../../sessions/session-host.js';
+import { corkUntilTickEnds } from '../../services/socket-writes.js';
 
 /** Backoff of redials: doubling from the first delay up to the cap, with jitter. */
 export interface Backoff {
@@ -234,6 +235,7 @@ export class SidebandClient implements SessionPort {
   private sendNow(event: ClientEvent, latencyMs: number | null = null): boolean {
     const socket = this.socket;
     if (!socket || socket.readyState !== WebSocket.OPEN) return false;
+    corkUntilTickEnds(socket);
     socket.send(JSON.stringify(event));
     if (this.handle) {
       const toolCallId = event.type === 'conversation.item.create' && event.item.type === 'function_call_output' ? event.item.call_id : null;
