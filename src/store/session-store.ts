@@ -119,12 +119,12 @@ export class DrizzleSessionStore implements SessionStore {
    * FOR KEY SHARE, as `callhold_fence` does, so no row commits after a takeover. Each row is matched to its
    * session by (tenant, id), the session's key, and stored with the session's tenant.
    * Under Citus a batch that spans tenants is a multi-shard insert (one per shard it
-   * touches); the join itself stays co-located. One prepared statement whatever
-   * the batch size, with no query building: it is on the answer path for booking tools.
+   * touches); the join itself stays co-located. The answers and the events of a flush are
+   * one prepared statement (one round trip, one commit) whatever the batch size, with no
+   * query building: the log is written for every frame of every call.
    */
   async appendLog(events: SessionEventRecord[], answers: ToolAnswerRecord[]): Promise<void> {
-    await this.saveToolAnswers(answers);
-    if (events.length === 0) return;
+    if (events.length === 0) return this.saveToolAnswers(answers);
     const rows = events.map((event) => ({
       tenant_id: event.tenantId,
       session_id: event.sessionId,
@@ -137,6 +137,7 @@ export class DrizzleSessionStore implements SessionStore {
       latency_ms: event.latencyMs,
     }));
     await this.db.execute(sql`
+      WITH kept_answers AS (${insertAnswers(answers)})
       INSERT INTO ${sessionEvents} (tenant_id, session_id, at, direction, type, payload, tool_call_id, latency_ms)
       SELECT ${sessions.tenantId}, event.session_id, event.at, event.direction, event.type, coalesce(event.payload, 'null'::jsonb), event.tool_call_id, event.latency_ms
       FROM ROWS FROM (jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
@@ -150,21 +151,7 @@ export class DrizzleSessionStore implements SessionStore {
   /** Keeps the first answer to each id: a repeated one leaves the stored answer in place. Fenced like `appendLog`. */
   async saveToolAnswers(answers: ToolAnswerRecord[]): Promise<void> {
     if (answers.length === 0) return;
-    const rows = answers.map(({ tenantId, sessionId, epoch, toolCallId, name, response }) => ({
-      tenant_id: tenantId,
-      session_id: sessionId,
-      epoch,
-      tool_call_id: toolCallId,
-      name,
-      response,
-    }));
-    await this.db.execute(sql`
-      INSERT INTO ${toolResults} (tenant_id, session_id, tool_call_id, name, response)
-      SELECT ${sessions.tenantId}, answer.session_id, answer.tool_call_id, answer.name, answer.response
-      FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS answer(tenant_id text, session_id uuid, epoch bigint, tool_call_id text, name text, response jsonb)
-      JOIN ${sessions} ON ${sessions.tenantId} = answer.tenant_id AND ${sessions.id} = answer.session_id AND ${sessions.ownerEpoch} = answer.epoch
-      FOR KEY SHARE OF ${sessions}
-      ON CONFLICT DO NOTHING`);
+    await this.db.execute(insertAnswers(answers));
   }
 
   async events(tenantId: string, sessionId: string): Promise<StoredSessionEvent[]> {
@@ -190,6 +177,25 @@ export class DrizzleSessionStore implements SessionStore {
       .where(and(eq(toolResults.tenantId, tenantId), eq(toolResults.sessionId, sessionId), eq(toolResults.toolCallId, toolCallId)));
     return row?.response ?? null;
   }
+}
+
+/** The fenced insert of tool answers (see `appendLog`); an empty list inserts nothing. */
+function insertAnswers(answers: ToolAnswerRecord[]): SQL {
+  const rows = answers.map(({ tenantId, sessionId, epoch, toolCallId, name, response }) => ({
+    tenant_id: tenantId,
+    session_id: sessionId,
+    epoch,
+    tool_call_id: toolCallId,
+    name,
+    response,
+  }));
+  return sql`
+    INSERT INTO ${toolResults} (tenant_id, session_id, tool_call_id, name, response)
+    SELECT ${sessions.tenantId}, answer.session_id, answer.tool_call_id, answer.name, answer.response
+    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS answer(tenant_id text, session_id uuid, epoch bigint, tool_call_id text, name text, response jsonb)
+    JOIN ${sessions} ON ${sessions.tenantId} = answer.tenant_id AND ${sessions.id} = answer.session_id AND ${sessions.ownerEpoch} = answer.epoch
+    FOR KEY SHARE OF ${sessions}
+    ON CONFLICT DO NOTHING`;
 }
 
 /** postgres.js returns a raw bigint as a string; drizzle's own selects give the schema's number. */
