@@ -191,23 +191,29 @@ async function summarizeProfile(directory: string, fromUs: number, toUs: number)
 /**
  * The claim statements alone, as the broker runs them (prepared, one round trip each), on
  * the tenant the broker just loaded: `callhold_place_hold` on a free slot, and
- * `callhold_convert_hold` on a hold placed just before (not timed). The statement text is
- * the store's (src/store/booking-store.ts `placeHold`, `convertHold`); keep them alike.
+ * `callhold_convert_hold` on a hold placed just before (not timed). Like a live call's,
+ * they are made for a session and fenced by the epoch it is owned at (issue 10), so the
+ * floor does the same work in the database as the broker's statement. The statement text
+ * is the store's (src/store/booking-store.ts `placeHold`, `convertHold`); keep them alike.
  */
 async function statementFloors(sql: postgres.Sql, tenant: string, dates: string[]): Promise<{ hold: number[]; book: number[] }> {
   const [member] = await sql<{ id: string }[]>`SELECT staff_id AS id FROM staff_services WHERE tenant_id = ${tenant} AND service_id = 'herrenschnitt' ORDER BY staff_id LIMIT 1`;
   const staffId = member!.id;
+  const [session] = await sql<{ id: string; epoch: string }[]>`
+    INSERT INTO sessions (tenant_id, call_id, machine_version, owner_instance, owner_epoch)
+    VALUES (${tenant}, ${`bench-floor-statements-${Date.now().toString(36)}`}, 1, 'bench-floor', 1) RETURNING id, owner_epoch AS epoch`;
+  const { id: sessionId, epoch } = session!;
   const slots = dates.flatMap((date) => Array.from({ length: 16 }, (_, index) => Date.parse(`${date}T08:00:00Z`) + index * 30 * 60_000));
   const place = (startMs: number) => {
     const start = new Date(startMs).toISOString();
     const end = new Date(startMs + 30 * 60_000).toISOString();
     return sql<{ id: string }[]>`
       SELECT * FROM callhold_place_hold(${tenant}, ${staffId}, 'herrenschnitt', ${`${tenant}:${staffId}:${start.slice(0, 10)}`},
-        ${`[${start},${end})`}::tstzrange, ${sql.json([[start, end]])}::jsonb, ${null}::uuid, ${null}::uuid, ${null},
-        ${60}, ${600})`;
+        ${`[${start},${end})`}::tstzrange, ${sql.json([[start, end]])}::jsonb, ${null}::uuid, ${sessionId}::uuid, ${'bench-floor-statements'},
+        ${60}, ${600}, ${epoch}::bigint)`;
   };
   const convert = (holdId: string, index: number) =>
-    sql`SELECT *, created_at < now() AS replayed FROM callhold_convert_hold(${tenant}, ${holdId}::uuid, ${'Floor Statement'}, ${null}, ${null}, ${null}::uuid, ${`bench-floor-statement-${index}`})`;
+    sql`SELECT *, created_at < now() AS replayed FROM callhold_convert_hold(${tenant}, ${holdId}::uuid, ${'Floor Statement'}, ${null}, ${'bench-floor-statements'}, ${sessionId}::uuid, ${`bench-floor-statement-${index}`}, ${epoch}::bigint)`;
   const hold: number[] = [];
   const book: number[] = [];
   for (const [index, startMs] of slots.entries()) {
