@@ -5,20 +5,27 @@
  * Answers this process gave are kept in memory while the session is live, so a new id
  * costs no lookup and a repeated one is answered from memory; storage is read only for
  * a session this process did not start itself (resumed after a restart). An answer that
- * changed bookings (a hold, an appointment, a release, a cancellation) is stored before
- * it goes out, so a restarted broker replays it too; answers of read-only tools ride
- * with the event log, behind the reply, since running them twice changes nothing.
+ * reports a change to bookings (a hold placed or ended, an appointment, a cancellation) is
+ * stored before it goes out, so a restarted broker replays it too. Every other answer
+ * rides with the event log, behind the reply: the read-only tools' and the refusals (a
+ * slot found taken, a booking refused, nothing to cancel), which changed nothing, so
+ * running them again changes nothing either. Measured: with 100 callers on one slot, the
+ * 99 refusals were 99 commits before their answers.
  *
  * A repeated id that arrives while the first run is still going (the runtime retrying
  * after an `UNAVAILABLE` answer) waits for that run instead of starting a second one.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import type { ToolCall, ToolResponse } from '../../machines/call-session.types.js';
+import type { ToolCall, ToolOutcome, ToolResponse } from '../../machines/call-session.types.js';
 import type { SessionFence } from '../booking/ports.js';
 import type { SessionStore } from './ports.js';
-import { changesBookings } from '../tools/definitions.js';
 import type { EventLog } from './event-log.js';
 
+/** What `answer` keeps of a tool's answer: the response, and the changes it reports. */
+type AnswerOfTool = Pick<ToolOutcome, 'response' | 'hold' | 'appointment' | 'cancelledAppointmentId'>;
+
+const reportsBookingChange = (changes: Omit<AnswerOfTool, 'response'>) =>
+  changes.hold !== undefined || changes.appointment !== undefined || changes.cancelledAppointmentId !== undefined;
 
 interface SessionAnswers {
   /** True when the session began in this process, so storage holds no answer it does not know of. */
@@ -46,7 +53,7 @@ export class ToolAnswers {
   }
 
   /** The first answer to `call`'s id if there is one, else `run`'s, kept as the first. */
-  async answer<A extends { response: ToolResponse }>(fence: SessionFence, call: ToolCall, run: () => Promise<A>): Promise<A | { response: ToolResponse }> {
+  async answer<A extends AnswerOfTool>(fence: SessionFence, call: ToolCall, run: () => Promise<A>): Promise<A | { response: ToolResponse }> {
     const { tenantId, sessionId } = fence;
     const session = this.sessions.get(sessionId);
     await session?.running.get(call.id);
@@ -56,7 +63,7 @@ export class ToolAnswers {
     session?.running.set(call.id, running.catch(() => {}));
     try {
       const answer = await running;
-      await this.keep(fence, call, answer.response);
+      await this.keep(fence, call, answer);
       return answer;
     } finally {
       session?.running.delete(call.id);
@@ -71,10 +78,10 @@ export class ToolAnswers {
     return (await this.store.findToolResult(tenantId, sessionId, toolCallId)) as ToolResponse | null;
   }
 
-  private async keep({ tenantId, sessionId, epoch }: SessionFence, call: ToolCall, response: ToolResponse): Promise<void> {
+  private async keep({ tenantId, sessionId, epoch }: SessionFence, call: ToolCall, { response, ...changes }: AnswerOfTool): Promise<void> {
     this.sessions.get(sessionId)?.given.set(call.id, response);
     const record = { tenantId, sessionId, epoch, toolCallId: call.id, name: call.name, response };
-    if (!changesBookings(call.name)) {
+    if (!reportsBookingChange(changes)) {
       this.eventLog.recordAnswer(record);
       return;
     }

@@ -29,7 +29,6 @@ type Described = Record<Language, string>;
 
 interface ToolDefinition<S extends z.ZodType> {
   arguments: S;
-  changesBookings: boolean;
   description: Described;
   /** Each argument's meaning, for the tool definitions a runtime is given. */
   parameters: Record<string, Described>;
@@ -71,7 +70,6 @@ const toolArguments = {
 export const toolDefinitions: { [N in ToolName]: ToolDefinition<(typeof toolArguments)[N]> } = {
   get_current_context: define({
     arguments: toolArguments.get_current_context,
-    changesBookings: false,
     description: {
       de: 'Liefert Datum, Wochentag, Uhrzeit und Zeitzone des Salons, seinen Namen und die Nummer des Anrufers. Zu Beginn des Gesprächs aufrufen.',
       en: "Returns the salon's date, weekday, time and time zone, its name and the caller's number. Call it at the start of the call.",
@@ -81,7 +79,6 @@ export const toolDefinitions: { [N in ToolName]: ToolDefinition<(typeof toolArgu
   }),
   check_customer: define({
     arguments: toolArguments.check_customer,
-    changesBookings: false,
     description: {
       de: 'Prüft, ob der Anrufer Kunde ist, und nennt seine kommenden Termine.',
       en: 'Checks whether the caller is a known customer and lists their upcoming appointments.',
@@ -91,14 +88,12 @@ export const toolDefinitions: { [N in ToolName]: ToolDefinition<(typeof toolArgu
   }),
   list_services: define({
     arguments: toolArguments.list_services,
-    changesBookings: false,
     description: { de: 'Nennt die Leistungen des Salons mit ihrer Dauer.', en: "Lists the salon's services with their duration." },
     parameters: {},
     run: (tools, _args, scope) => tools.listServices(scope),
   }),
   check_availability: define({
     arguments: toolArguments.check_availability,
-    changesBookings: true,
     description: {
       de: 'Prüft, ob ein Termin frei ist, und hält ihn sofort für den Anrufer fest. Ist er nicht frei, enthält die Antwort bis zu drei freie Alternativen.',
       en: 'Checks whether a slot is free and holds it for the caller at once. If it is not free, the answer carries up to three free alternatives.',
@@ -108,7 +103,6 @@ export const toolDefinitions: { [N in ToolName]: ToolDefinition<(typeof toolArgu
   }),
   book_appointment: define({
     arguments: toolArguments.book_appointment,
-    changesBookings: true,
     description: {
       de: 'Bucht den festgehaltenen Termin. Mit Leistung, Datum und Uhrzeit bucht es direkt. Ist der Termin weg, enthält die Antwort Alternativen.',
       en: 'Books the held slot. Given service, date and time it books directly. If the slot is gone, the answer carries alternatives.',
@@ -118,14 +112,12 @@ export const toolDefinitions: { [N in ToolName]: ToolDefinition<(typeof toolArgu
   }),
   release_hold: define({
     arguments: toolArguments.release_hold,
-    changesBookings: true,
     description: { de: 'Gibt den festgehaltenen Termin wieder frei, wenn der Anrufer ihn nicht möchte.', en: 'Releases the held slot when the caller does not want it.' },
     parameters: {},
     run: (tools, _args, scope) => tools.releaseHold(scope),
   }),
   cancel_appointment: define({
     arguments: toolArguments.cancel_appointment,
-    changesBookings: true,
     description: {
       de: 'Storniert einen Termin, der unter der Nummer des Anrufers gebucht ist (per ID oder Datum und Uhrzeit).',
       en: "Cancels an appointment booked under the caller's number (by id, or by date and time).",
@@ -142,6 +134,3 @@ export const toolDefinitions: { [N in ToolName]: ToolDefinition<(typeof toolArgu
 export type ToolName = keyof typeof toolArguments;
 export type ToolArguments<N extends ToolName> = z.infer<(typeof toolArguments)[N]>;
 export const isToolName = (name: string): name is ToolName => Object.hasOwn(toolDefinitions, name);
-
-/** Whether a tool's answer reports a change to holds or appointments; unknown tools change nothing. */
-export const changesBookings = (name: string): boolean => isToolName(name) && toolDefinitions[name].changesBookings;
