@@ -4,13 +4,10 @@
  * storage hiccups), so this is where an operator's counter can see them without the
  * sessions code knowing about metrics. Errors still reach the caller unchanged.
  */
-import type { SessionFence } from '../booking/ports.js';
-import { isTakenOver } from '../errors.js';
 import type { Database } from '../store/database.js';
+import type { SessionWrite } from '../sessions/ports.js';
 import { DrizzleSessionStore, type SessionEventRecord, type ToolAnswerRecord } from '../store/session-store.js';
 import type { BrokerMetrics } from './metrics.js';
-
-type SessionChanges = Parameters<DrizzleSessionStore['saveSession']>[1];
 
 export class CountingSessionStore extends DrizzleSessionStore {
   constructor(
@@ -29,12 +26,11 @@ export class CountingSessionStore extends DrizzleSessionStore {
     }
   }
 
-  override async saveSession(fence: SessionFence, changes: SessionChanges): Promise<void> {
+  override async saveSessions(writes: SessionWrite[]): Promise<string[]> {
     try {
-      await super.saveSession(fence, changes);
+      return await super.saveSessions(writes);
     } catch (error) {
-      // A write refused because another instance owns the session is not a storage failure.
-      if (!isTakenOver(error)) this.metrics.storageFailed('snapshot');
+      this.metrics.storageFailed('snapshot');
       throw error;
     }
   }

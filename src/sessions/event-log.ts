@@ -14,11 +14,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { findJsonProblem, storableJson } from '../protocol/json-walk.js';
 import { storableText, UNSTORABLE_TEXT } from '../protocol/storable-text.js';
-import { sqlState } from '../store/postgres-errors.js';
+import { refusedForItsData } from '../store/postgres-errors.js';
 import type { SessionEventRecord, SessionStore, ToolAnswerRecord } from './ports.js';
-
-/** SQLSTATE classes 22 (data exception), 23 (integrity, e.g. a session deleted meanwhile) and 42: the rows, not storage, are at fault. */
-const refusedForItsData = (error: unknown) => /^(22|23|42)/.test(sqlState(error) ?? '');
 
 /** A record whose every text PostgreSQL can store; untouched (no copy) when it already is. */
 function storable<T extends SessionEventRecord | ToolAnswerRecord>(record: T): T {

@@ -107,6 +107,11 @@ export interface SessionChanges {
   ended?: boolean;
 }
 
+export interface SessionWrite {
+  fence: SessionFence;
+  changes: SessionChanges;
+}
+
 /** Who opens a session: this instance, and the epoch it holds the session at already, if any. */
 export interface SessionOpener {
   instanceId: string;
@@ -137,9 +142,13 @@ export interface SessionStore {
   endLease(instanceId: string): Promise<void>;
   /** Which of these fences no longer hold: the session has another owner, or is gone. */
   lostSessions(held: SessionFence[]): Promise<string[]>;
-  /** @throws BrokerError `TAKEN_OVER` when the session is no longer owned at `fence`'s epoch (nothing is written) */
-  saveSession(fence: SessionFence, changes: SessionChanges): Promise<void>;
-  /** Stores answers first, then events: a failed event write cannot take answers with it. */
+  /**
+   * Stores the changes of several sessions at once, each under its fence; returns the
+   * sessions no longer owned at their fence's epoch (nothing of theirs is written).
+   * At most one write per session.
+   */
+  saveSessions(writes: SessionWrite[]): Promise<string[]>;
+  /** Stores answers and events together; the event log writes a batch refused for its data again row by row. */
   appendLog(events: SessionEventRecord[], answers: ToolAnswerRecord[]): Promise<void>;
   /** Keeps the first answer to each id. */
   saveToolAnswers(answers: ToolAnswerRecord[]): Promise<void>;

@@ -19,8 +19,8 @@
  * from its lease check (`checkOwnership`); correctness never waits for any of them. Holds and appointments are in the database
  * before their answer goes out, and a restored session takes the database's word for
  * them, so an answer given is never forgotten; snapshots are written in the background by
- * each session's `SnapshotWriter`, and the end of a call is told only once its final
- * snapshot is stored.
+ * each session's `SnapshotWriter` (those of one moment in one statement), and the end of a
+ * call is told only once its final snapshot is stored.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { createActor, type Actor, type SnapshotFrom } from 'xstate';
@@ -37,7 +37,7 @@ import type { SessionOwnership } from './ownership.js';
 import type { SessionEventRecord, SessionOpening, SessionPort, SessionRecord, SessionStore } from './ports.js';
 import type { SessionFeed } from './session-feed.js';
 import { SESSION_SYSTEM_ID, type ProvidedSessionMachine } from './session-machine.js';
-import { SnapshotWriter } from './snapshot-writer.js';
+import { SnapshotWriter, SnapshotWrites } from './snapshot-writer.js';
 import type { ToolAnswers } from './tool-answers.js';
 
 type SessionActor = Actor<ProvidedSessionMachine>;
@@ -106,8 +106,10 @@ export class SessionHost {
   private readonly opening = new Map<string, Promise<unknown>>();
   /** Shut down: sessions adopted by a lease beat still under way are left to storage. */
   private closed = false;
+  private readonly snapshotWrites: SnapshotWrites;
 
   constructor(private readonly options: SessionHostOptions) {
+    this.snapshotWrites = new SnapshotWrites(options.sessionStore, options.ownership, options.logger);
     options.ownership.whenLost((fence) => this.lostAt(fence));
   }
 
@@ -335,7 +337,7 @@ export class SessionHost {
       timezone,
       actor,
       port: null,
-      snapshots: new SnapshotWriter(() => ({ tenantId: record.tenantId, sessionId: record.id, epoch: session.epoch }), actor, this.options.sessionStore, this.options.ownership, logger),
+      snapshots: new SnapshotWriter(() => ({ tenantId: record.tenantId, sessionId: record.id, epoch: session.epoch }), actor, this.snapshotWrites),
       logger,
       lastValue: null,
       ended: false,

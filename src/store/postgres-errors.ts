@@ -14,6 +14,9 @@ export function sqlState(error: unknown): string | undefined {
   return undefined;
 }
 
+/** SQLSTATE classes 22 (data exception), 23 (integrity, e.g. a session deleted meanwhile) and 42: the rows, not storage, are at fault. */
+export const refusedForItsData = (error: unknown) => /^(22|23|42)/.test(sqlState(error) ?? '');
+
 /** Runs `work` again after a deadlock or serialization failure, a bounded number of times. */
 export async function retryTransient<T>(work: () => Promise<T>, attempts = 4): Promise<T> {
   for (let attempt = 1; ; attempt++) {

@@ -2,7 +2,7 @@
 import { and, asc, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
 import type { SessionFence } from '../booking/ports.js';
 import { BrokerError } from '../errors.js';
-import type { SessionChanges, SessionEventRecord, SessionOpener, SessionRecord, SessionStore, StoredSessionEvent, ToolAnswerRecord } from '../sessions/ports.js';
+import type { SessionChanges, SessionEventRecord, SessionOpener, SessionRecord, SessionStore, SessionWrite, StoredSessionEvent, ToolAnswerRecord } from '../sessions/ports.js';
 import type { SessionRuntime } from '../integrations/settings.js';
 import { rowsOf, selectRows } from './booking-store.js';
 import type { Database } from './database.js';
@@ -85,22 +85,42 @@ export class DrizzleSessionStore implements SessionStore {
     return rows.map((row) => row.sessionId);
   }
 
-  /** One prepared statement whatever changes (no query building): it runs on every hold change of every call. */
-  async saveSession(fence: SessionFence, changes: SessionChanges): Promise<void> {
-    const json = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
+  /**
+   * One prepared statement whatever the sessions and their changes (no query building): it
+   * runs for every hold change of every call, the changes of all sessions of a moment
+   * together (see `SnapshotWrites`).
+   */
+  async saveSessions(writes: SessionWrite[]): Promise<string[]> {
+    if (writes.length === 0) return [];
+    const rows = writes.map(({ fence, changes }) => ({
+      tenant_id: fence.tenantId,
+      session_id: fence.sessionId,
+      epoch: fence.epoch,
+      has_state: changes.state !== undefined,
+      state: changes.state ?? null,
+      has_snapshot: changes.snapshot !== undefined,
+      snapshot: changes.snapshot ?? null,
+      status: changes.status ?? null,
+      has_outcome: changes.outcome !== undefined,
+      outcome: changes.outcome ?? null,
+      ended: changes.ended === true,
+    }));
     const saved = rowsOf<{ id: string }>(
       await this.db.execute(sql`
         UPDATE ${sessions} SET
-          state = CASE WHEN ${changes.state !== undefined}::boolean THEN ${json(changes.state)}::jsonb ELSE state END,
-          snapshot = CASE WHEN ${changes.snapshot !== undefined}::boolean THEN ${json(changes.snapshot)}::jsonb ELSE snapshot END,
-          status = coalesce(${changes.status ?? null}::text, status),
-          outcome = CASE WHEN ${changes.outcome !== undefined}::boolean THEN ${changes.outcome ?? null}::text ELSE outcome END,
-          ended_at = CASE WHEN ${changes.ended === true}::boolean THEN now() ELSE ended_at END,
+          state = CASE WHEN written.has_state THEN written.state ELSE ${sessions.state} END,
+          snapshot = CASE WHEN written.has_snapshot THEN written.snapshot ELSE ${sessions.snapshot} END,
+          status = coalesce(written.status, ${sessions.status}),
+          outcome = CASE WHEN written.has_outcome THEN written.outcome ELSE ${sessions.outcome} END,
+          ended_at = CASE WHEN written.ended THEN now() ELSE ${sessions.endedAt} END,
           updated_at = now()
-        WHERE tenant_id = ${fence.tenantId} AND id = ${fence.sessionId}::uuid AND owner_epoch = ${fence.epoch}::bigint
-        RETURNING id`),
+        FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS written(tenant_id text, session_id uuid, epoch bigint,
+          has_state boolean, state jsonb, has_snapshot boolean, snapshot jsonb, status text, has_outcome boolean, outcome text, ended boolean)
+        WHERE ${sessions.tenantId} = written.tenant_id AND ${sessions.id} = written.session_id AND ${sessions.ownerEpoch} = written.epoch
+        RETURNING ${sessions.id} AS id`),
     );
-    if (saved.length === 0) throw new BrokerError('TAKEN_OVER', 'the session is no longer owned at this epoch: its snapshot was not written');
+    const written = new Set(saved.map((row) => row.id));
+    return writes.filter(({ fence }) => !written.has(fence.sessionId)).map(({ fence }) => fence.sessionId);
   }
 
   async listSessions(filter: SessionFilter): Promise<SessionRecord[]> {

@@ -74,7 +74,7 @@ describe.each(drivers)('session ownership on %s', (driver) => {
     const booking = { customerName: 'Alt', phone: '+491700000001', callId: old.callId, sessionId: old.sessionId, idempotencyKey: null, epoch: old.epoch };
     await expect(bookings.convertHold(catalog.tenantId, holdId, booking)).rejects.toMatchObject(refused);
     await expect(bookings.bookDirect(claimAt('12:00'), booking)).rejects.toMatchObject(refused);
-    await expect(sessions.saveSession(old, { state: 'stale' })).rejects.toMatchObject(refused);
+    expect(await sessions.saveSessions([{ fence: old, changes: { state: 'stale' } }])).toEqual([old.sessionId]);
     // Nothing of it happened: the hold is as the new owner found it, no booking, no snapshot.
     expect(await holdStatus(holdId)).toBe('held');
     expect(await bookings.sessionHoldings(catalog.tenantId, old.sessionId)).toMatchObject({ hold: { id: holdId }, appointment: null });
@@ -83,7 +83,7 @@ describe.each(drivers)('session ownership on %s', (driver) => {
     const current = { tenantId: catalog.tenantId, sessionId: old.sessionId, epoch: 2 };
     expect((await bookings.extendHold(catalog.tenantId, holdId, 60_000, current)).extended).toBe(true);
     expect(await bookings.releaseHold(catalog.tenantId, holdId, current)).toBe(true);
-    await sessions.saveSession(current, { state: 'current' });
+    expect(await sessions.saveSessions([{ fence: current, changes: { state: 'current' } }])).toEqual([]);
     expect((await sessions.findSession(catalog.tenantId, old.callId))!.state).toBe('current');
   });
 
@@ -107,7 +107,7 @@ describe.each(drivers)('session ownership on %s', (driver) => {
     const own = await sessionOwnedBy('a');
     const again = await sessions.openSession(catalog.tenantId, own.callId, 1, { instanceId: 'a', heldEpoch: 1 });
     expect(again.session.ownerEpoch).toBe(1);
-    await sessions.saveSession(own, { status: 'ended', outcome: 'no_booking', ended: true });
+    await sessions.saveSessions([{ fence: own, changes: { status: 'ended', outcome: 'no_booking', ended: true } }]);
     const late = await sessions.openSession(catalog.tenantId, own.callId, 1, opener('b'));
     expect(late.session).toMatchObject({ status: 'ended', ownerInstance: 'a', ownerEpoch: 1 });
   });

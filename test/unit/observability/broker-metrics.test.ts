@@ -54,10 +54,10 @@ describe('BrokerMetrics', () => {
     await new DrizzleCatalogStore(database.db).putCatalog(catalog, customers);
     const { session } = await store.openSession('t', 'c', 1, { instanceId: 'metrics-test', heldEpoch: null });
     const fence = { tenantId: session.tenantId, sessionId: session.id, epoch: session.ownerEpoch };
-    await store.saveSession(fence, { state: 'ok' });
+    await store.saveSessions([{ fence, changes: { state: 'ok' } }]);
     expect(await value(metrics, 'callhold_storage_errors_total', { operation: 'snapshot' })).toBe(0);
     await database.close();
-    await expect(store.saveSession(fence, { state: 'lost' })).rejects.toThrow();
+    await expect(store.saveSessions([{ fence, changes: { state: 'lost' } }])).rejects.toThrow();
     await expect(store.appendLog([{ tenantId: session.tenantId, sessionId: session.id, epoch: fence.epoch, at: new Date(), direction: 'in', type: 'ping', payload: {}, toolCallId: null, latencyMs: null }], [])).rejects.toThrow();
     expect(await value(metrics, 'callhold_storage_errors_total', { operation: 'snapshot' })).toBe(1);
     expect(await value(metrics, 'callhold_storage_errors_total', { operation: 'event_log' })).toBe(1);
