@@ -192,6 +192,7 @@ export const callSessionMachine = setup({
     },
     callerSpeaking: ({ context }) => context.callerSpeaking && context.hold !== null && context.hold.expiresAt < context.hold.maxExpiresAt,
     isCallerActivity: ({ event }) => event.type === 'caller.activity' && event.speaking,
+    speakingChanged: ({ context, event }) => event.type === 'caller.activity' && event.speaking !== context.callerSpeaking,
     restoredWithHold: ({ event }) => event.type === 'session.restored' && event.hold !== null,
   },
 }).createMachine({
@@ -213,7 +214,8 @@ export const callSessionMachine = setup({
     live: {
       type: 'parallel',
       on: {
-        'caller.activity': { actions: assign({ callerSpeaking: ({ event }) => event.speaking }) },
+        // Only a change is taken: a caller who keeps talking sends this every second, and an event that changes nothing leaves the snapshot as it is.
+        'caller.activity': { guard: 'speakingChanged', actions: assign({ callerSpeaking: ({ event }) => event.speaking }) },
         // Tools already asked for are answered first: a booking in flight ends the call as booked.
         'session.end': [{ guard: 'nothingPending', target: 'ending' }, { actions: assign({ endRequested: true }) }],
         'tool.settledLate': { guard: 'isAwaitedLate', actions: 'adoptLateResult' },

@@ -56,7 +56,8 @@ interface LiveSession {
   port: SessionPort | null;
   snapshots: SnapshotWriter;
   logger: FastifyBaseLogger;
-  /** The state value last published to the feed. */
+  /** The snapshot last seen, and its state value as published to the feed. */
+  lastSnapshot: SessionSnapshot | null;
   lastValue: string | null;
   ended: boolean;
   /** Another instance owns the session now: this copy writes and tells nothing more. */
@@ -339,6 +340,7 @@ export class SessionHost {
       port: null,
       snapshots: new SnapshotWriter(() => ({ tenantId: record.tenantId, sessionId: record.id, epoch: session.epoch }), actor, this.snapshotWrites),
       logger,
+      lastSnapshot: null,
       lastValue: null,
       ended: false,
       takenOver: false,
@@ -451,6 +453,9 @@ export class SessionHost {
 
   /** Publishes state changes and lets the snapshot writer see each change; forgets a session once it is done. */
   private onSnapshot(session: LiveSession, snapshot: SessionSnapshot): void {
+    // xstate tells observers of every event, also of one that changed nothing (a transcript, say): it keeps the same snapshot then.
+    if (snapshot === session.lastSnapshot) return;
+    session.lastSnapshot = snapshot;
     const value = JSON.stringify(snapshot.value);
     if (session.lastValue !== value) {
       session.lastValue = value;

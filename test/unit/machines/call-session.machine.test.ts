@@ -150,6 +150,21 @@ describe('call session machine', () => {
     expect(holdUpdates(session.emitted).at(-1)).toBe('expired');
   });
 
+  it('leaves the snapshot as it is for caller frames that change nothing, and still extends for a talking caller', async () => {
+    const session = start({ tool: placingTool });
+    await callTool(session, 'check_availability');
+    session.actor.send({ type: 'caller.activity', speaking: true, at: session.clock.now() });
+    const talking = session.actor.getSnapshot();
+    expect(talking.context.callerSpeaking).toBe(true);
+    session.actor.send({ type: 'caller.activity', speaking: true, at: session.clock.now() });
+    session.actor.send({ type: 'caller.transcript', at: session.clock.now() });
+    expect(session.actor.getSnapshot()).toBe(talking);
+    await advance(session, TTL);
+    expect(session.fake.extensions).toBeGreaterThan(0);
+    session.actor.send({ type: 'caller.activity', speaking: false, at: session.clock.now() });
+    expect(session.actor.getSnapshot().context.callerSpeaking).toBe(false);
+  });
+
   it('expires the hold by itself when the caller goes silent, without waiting for a frame', async () => {
     const session = start({ tool: placingTool });
     await callTool(session, 'check_availability');
