@@ -269,7 +269,7 @@ export class SessionHost {
           this.options.ownership.own(session.tenantId, session.sessionId, session.epoch);
         }
       } else {
-        const revived = created ? null : await this.revive(key, record);
+        const revived = created ? null : await this.revive(key, record, opening);
         session = revived ?? this.create(key, record, opening, timezone, created);
         resumed = revived !== null;
       }
@@ -285,34 +285,41 @@ export class SessionHost {
 
   /** `fresh`: the session record was created just now, so no earlier answers of it exist anywhere. */
   private create(key: string, record: SessionRecord, opening: SessionOpening, timezone: string, fresh: boolean): LiveSession {
-    const actor = createActor(this.options.machine, {
-      systemId: SESSION_SYSTEM_ID,
-      input: {
-        sessionId: record.id,
-        tenantId: record.tenantId,
-        callId: record.callId,
-        locale: opening.locale,
-        callerPhone: opening.callerPhone,
-        holdTtlMs: this.options.holdTtlMs,
-        resumeGraceMs: opening.resumeGraceMs ?? this.options.resumeGraceMs,
-        toolTimeoutMs: this.options.toolTimeoutMs,
-        unavailableResponse: unavailableResponse(opening.locale),
-      },
-    });
-    return this.track(key, record, actor, timezone, fresh);
+    return this.track(key, record, createActor(this.options.machine, { systemId: SESSION_SYSTEM_ID, input: this.inputOf(record, opening) }), timezone, fresh);
   }
 
-  /** Restores a persisted session, re-arming its timers from the deadlines in its context. */
-  private async revive(key: string, record: SessionRecord): Promise<LiveSession | null> {
-    if (!record.snapshot || record.machineVersion !== CALL_SESSION_MACHINE_VERSION) {
-      this.options.logger.warn({ tenant: record.tenantId, call_id: record.callId }, 'live session without a usable snapshot: starting it afresh');
-      return null;
-    }
+  private inputOf(record: SessionRecord, opening: SessionOpening) {
+    return {
+      sessionId: record.id,
+      tenantId: record.tenantId,
+      callId: record.callId,
+      locale: opening.locale,
+      callerPhone: opening.callerPhone,
+      holdTtlMs: this.options.holdTtlMs,
+      resumeGraceMs: opening.resumeGraceMs ?? this.options.resumeGraceMs,
+      toolTimeoutMs: this.options.toolTimeoutMs,
+      unavailableResponse: unavailableResponse(opening.locale),
+    };
+  }
+
+  /**
+   * Restores a persisted session, re-arming its timers from the deadlines in its context,
+   * and gives it storage's word on its hold and appointment. A session whose snapshot is
+   * not written yet (opened a moment ago elsewhere) or is of another machine version starts
+   * afresh from `opening`, but with storage's hold and appointment all the same; without an
+   * opening (adopted, no runtime yet) it is left for its runtime to reconnect.
+   */
+  private async revive(key: string, record: SessionRecord, opening: SessionOpening | null = null): Promise<LiveSession | null> {
+    const usable = Boolean(record.snapshot) && record.machineVersion === CALL_SESSION_MACHINE_VERSION;
+    if (!usable && !opening) return null;
+    if (!usable) this.options.logger.warn({ tenant: record.tenantId, call_id: record.callId }, 'live session without a usable snapshot: starting it afresh with storage\'s hold');
     const catalog = await this.options.catalogs.get(record.tenantId);
     // Shut down meanwhile, or a newer copy came here meanwhile (an open while this was adopted).
     if (this.closed || (this.live.get(key)?.epoch ?? 0) >= record.ownerEpoch) return this.live.get(key) ?? null;
     const persisted = record.snapshot as SessionSnapshot;
-    const actor = createActor(this.options.machine, { systemId: SESSION_SYSTEM_ID, snapshot: persisted, input: persisted.context });
+    const actor = usable
+      ? createActor(this.options.machine, { systemId: SESSION_SYSTEM_ID, snapshot: persisted, input: persisted.context })
+      : createActor(this.options.machine, { systemId: SESSION_SYSTEM_ID, input: this.inputOf(record, opening!) });
     const session = this.track(key, record, actor, catalog?.timezone ?? 'UTC', false);
     const holdings = await this.options.bookingStore.sessionHoldings(record.tenantId, record.id);
     actor.send({

@@ -7,7 +7,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RuntimeClient, type Frame } from '../../src/harness/runtime-client.js';
-import { claimLockKey, rowsOf } from '../../src/store/booking-store.js';
+import { CALL_SESSION_MACHINE_VERSION } from '../../machines/call-session.types.js';
+import { layOut, localInstant } from '../../src/booking/availability.js';
+import { claimLockKey, DrizzleBookingStore, rowsOf } from '../../src/store/booking-store.js';
+import { DrizzleCatalogStore } from '../../src/store/catalog-store.js';
+import { DrizzleSessionStore } from '../../src/store/session-store.js';
 import { startBroker, type TestBroker } from '../fixtures/broker.js';
 import { berlin, upcoming } from '../fixtures/dates.js';
 import { drivers } from '../fixtures/database.js';
@@ -199,6 +203,23 @@ describe.each(drivers)('call contract on %s', (driver) => {
     expect((await first.waitClosed()).code).toBe(4000);
     expect((await second.tool('list_services')).ok).toBe(true);
     second.close();
+  });
+
+  it('takes over a call another instance opened a moment ago, before it stored a snapshot, with the hold storage has for it', async () => {
+    const id = callId();
+    const { session } = await new DrizzleSessionStore(broker.database.db).openSession('sonnenschein', id, CALL_SESSION_MACHINE_VERSION, { instanceId: 'another-instance', heldEpoch: null });
+    const catalog = (await new DrizzleCatalogStore(broker.database.db).loadCatalog('sonnenschein'))!;
+    const service = catalog.services.find((candidate) => candidate.id === 'herrenschnitt')!;
+    const { span, busy } = layOut(service, localInstant(upcoming('thu'), '15:00', catalog.timezone)!);
+    const placed = await new DrizzleBookingStore(broker.database.db).placeHold({
+      tenantId: 'sonnenschein', staffId: 'fabian', serviceId: service.id, span, busy,
+      sessionId: session.id, epoch: session.ownerEpoch, callId: id, ttlMs: 30_000, maxMs: 30_000,
+    });
+    expect(placed.placed).toBe(true);
+    const client = await connect(id);
+    expect(await client.start()).toMatchObject({ resumed: true, hold: { id: placed.placed ? placed.hold.id : null, status: 'held' } });
+    expect(await client.tool('book_appointment', { customer_name: 'Ida Übernahme' })).toMatchObject({ ok: true, result: { booked: true } });
+    client.close();
   });
 
   it('replays a repeated tool id without doing the work twice', async () => {
