@@ -117,6 +117,8 @@ export interface CatalogStore {
   /** Replaces the tenant's catalog; appointments and their staff/service rows are kept. */
   putCatalog(catalog: Catalog, customers: Customer[]): Promise<void>;
   loadCatalog(tenantId: string): Promise<Catalog | null>;
+  /** Changes whenever the catalog is replaced; null for an unknown tenant. */
+  catalogVersion(tenantId: string): Promise<string | null>;
   tenantExists(tenantId: string): Promise<boolean>;
   addRuntimeToken(tenantId: string, tokenHash: string): Promise<void>;
   tenantForToken(tokenHash: string): Promise<string | null>;

@@ -48,6 +48,12 @@ export class DrizzleCatalogStore implements CatalogStore {
     });
   }
 
+  /** `updated_at` to the microsecond: `putCatalog` sets it in its transaction. */
+  async catalogVersion(tenantId: string): Promise<string | null> {
+    const [tenant] = await this.db.select({ version: sql<string>`${tenants.updatedAt}::text` }).from(tenants).where(eq(tenants.id, tenantId));
+    return tenant?.version ?? null;
+  }
+
   async loadCatalog(tenantId: string): Promise<Catalog | null> {
     const [tenant] = await this.db.select().from(tenants).where(eq(tenants.id, tenantId));
     if (!tenant) return null;
