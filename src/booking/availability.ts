@@ -17,7 +17,7 @@ import { DateTime } from 'luxon';
 import type { Catalog, Service, StaffMember, WeeklyHours } from './catalog.js';
 import { staffOffering } from './catalog.js';
 import type { InstantRange, StaffClaim } from './ports.js';
-import { localToInstant } from '../time-zones.js';
+import { inZone, localToInstant } from '../time-zones.js';
 
 const WEEKDAY_KEYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 const MINUTE_MS = 60_000;
@@ -64,7 +64,7 @@ export function localInstant(date: string, time: string, timezone: string): Date
 }
 
 export function localDateOf(instant: Date, timezone: string): string {
-  return DateTime.fromJSDate(instant, { zone: timezone }).toISODate()!;
+  return inZone(instant.getTime(), timezone).toISODate()!;
 }
 
 /** The calendar date `days` after `date` (`YYYY-MM-DD`); no zone is involved. */
@@ -348,7 +348,7 @@ export function alternatives(query: SlotQuery, claims: StaffClaim[]): Slot[] {
   const qualified = staffOffering(catalog, service.id);
   const preferred = query.staff ? [query.staff] : qualified;
   const asked = query.start ?? localInstant(query.date, '12:00', timezone) ?? now;
-  const wantedTime = DateTime.fromJSDate(asked, { zone: timezone }).toFormat('HH:mm');
+  const wantedTime = inZone(asked.getTime(), timezone).toFormat('HH:mm');
   // A date already past (a model's wrong year, say) is searched from today, same time of day.
   const date = firstAlternativeDay(catalog, query.date, now);
   const wantedMs = date === query.date ? asked.getTime() : (exactLocalMs(date, wantedTime, timezone) ?? nowMs);
