@@ -5,13 +5,15 @@
  * - `npm run bench` owns the title block and every `## ` section that is not listed below
  *   (Machine and command, Results against targets, 0–5, Where a target is missed…);
  * - `npm run bench -- --instances N` owns `## Two instances` (N = 2) or `## N instances`;
- * - `npm run soak`'s operator owns `## Soak` (written by hand from the soak's output).
+ * - `npm run soak`'s operator owns `## Soak` (written by hand from the soak's output);
+ * - whoever investigates owns `## Notes…` sections (written by hand: one-off measurements
+ *   and profiles that explain the figures, each saying when and on which commit).
  *
  * The file is always put back in that order: the single-instance sections, then the
- * multi-instance ones by instance count, then Soak.
+ * multi-instance ones by instance count, then the notes, then Soak.
  */
 
-export type SectionOwner = 'bench' | 'soak' | `instances:${number}`;
+export type SectionOwner = 'bench' | 'notes' | 'soak' | `instances:${number}`;
 
 const NUMBER_WORDS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
 
@@ -23,6 +25,7 @@ export function instancesHeading(count: number): string {
 
 export function ownerOf(heading: string): SectionOwner {
   if (/^## Soak\b/.test(heading)) return 'soak';
+  if (/^## Notes\b/.test(heading)) return 'notes';
   const instances = /^## (\w+) instances\b/.exec(heading);
   if (instances) {
     const word = instances[1]!.toLowerCase();
@@ -62,6 +65,7 @@ export function splitSections(markdown: string): Section[] {
 function rank(owner: SectionOwner): number {
   if (owner === 'bench') return 0;
   if (owner === 'soak') return Number.MAX_SAFE_INTEGER;
+  if (owner === 'notes') return Number.MAX_SAFE_INTEGER - 1;
   return Number(owner.slice('instances:'.length));
 }
 
