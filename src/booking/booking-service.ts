@@ -10,6 +10,15 @@ import type { AppointmentRecord, BookingDetails, BookingStore, CatalogStore, Hol
 
 export type Unavailable = 'SLOT_TAKEN' | 'OUTSIDE_HOURS' | 'IN_THE_PAST';
 
+/**
+ * How long a read of a day's claims may order the candidates of later requests without a
+ * read of their own (a day's requests come seconds apart; the claim statement decides, so
+ * staleness costs only the choice of whom to try first). Measured at 500 live calls:
+ * that read was one statement in six.
+ */
+const RECENT_DAY_MS = 2000;
+const MAX_RECENT_DAYS = 10_000;
+
 /** A slot the caller asked for, already resolved to the catalog and an instant. */
 export interface SlotRequest {
   catalog: Catalog;
@@ -52,6 +61,8 @@ export interface BookingServiceOptions {
 export class BookingService {
   private readonly turns = new ClaimTurns();
   private readonly reads = new SharedReads<{ claims: StaffClaim[]; readAt: Date; answers: Map<string, { catalog: Catalog; slots: Slot[] }> }>();
+  /** The last read of each day's claims, by `dayKey`: it orders the candidates of the next request for that day (see `judge`). */
+  private readonly recentDays = new Map<string, { claims: StaffClaim[]; readAt: number }>();
 
   constructor(private readonly options: BookingServiceOptions) {}
 
@@ -85,25 +96,22 @@ export class BookingService {
    */
   async hold(request: SlotRequest, owner: { sessionId: string | null; callId: string | null; currentHoldId: string | null; epoch?: number | null }): Promise<HoldOutcome> {
     const { store, holdTtlMs, holdMaxMs } = this.options;
-    const verdict = await this.judge(request, owner.currentHoldId);
-    if (verdict.free) {
-      for (const slot of verdict.slots) {
-        const placed = await this.inTurn(request, slot, owner.currentHoldId, null, () =>
-          store.placeHold({
-            ...this.claimOf(request, slot),
-            sessionId: owner.sessionId,
-            epoch: owner.epoch ?? null,
-            callId: owner.callId,
-            ttlMs: holdTtlMs,
-            maxMs: holdMaxMs,
-            replacesHoldId: owner.currentHoldId,
-          }),
-        );
-        if (placed?.placed) return { available: true, hold: placed.hold, staff: slot.staff };
-      }
-    }
-    const reason = verdict.free ? 'SLOT_TAKEN' : verdict.reason;
-    return { available: false, reason, alternatives: await this.alternatives(request, owner.currentHoldId) };
+    const claimed = await this.claimFirst(request, owner.currentHoldId, async (slot) => {
+      const placed = await this.inTurn(request, slot, owner.currentHoldId, null, () =>
+        store.placeHold({
+          ...this.claimOf(request, slot),
+          sessionId: owner.sessionId,
+          epoch: owner.epoch ?? null,
+          callId: owner.callId,
+          ttlMs: holdTtlMs,
+          maxMs: holdMaxMs,
+          replacesHoldId: owner.currentHoldId,
+        }),
+      );
+      return placed?.placed ? placed.hold : null;
+    });
+    if (claimed.slot) return { available: true, hold: claimed.result, staff: claimed.slot.staff };
+    return { available: false, reason: claimed.reason, alternatives: await this.alternatives(request, owner.currentHoldId) };
   }
 
   /**
@@ -125,19 +133,12 @@ export class BookingService {
     if (!request) return { booked: false, code: 'NO_HOLD', reason: null, alternatives: [] };
 
     const holdId = hold?.id ?? null;
-    const verdict = await this.judge(request, holdId);
-    if (verdict.free) {
-      for (const slot of verdict.slots) {
-        const booked = await this.inTurn(request, slot, holdId, null, () => store.bookDirect(this.claimOf(request, slot), details, holdId));
-        if (booked?.booked) return { booked: true, appointment: booked.appointment, replayed: booked.replayed ?? false };
-      }
-    }
-    return {
-      booked: false,
-      code: 'SLOT_TAKEN',
-      reason: verdict.free ? 'SLOT_TAKEN' : verdict.reason,
-      alternatives: await this.alternatives(request, holdId),
-    };
+    const claimed = await this.claimFirst(request, holdId, async (slot) => {
+      const booked = await this.inTurn(request, slot, holdId, null, () => store.bookDirect(this.claimOf(request, slot), details, holdId));
+      return booked?.booked ? booked : null;
+    });
+    if (claimed.slot) return { booked: true, appointment: claimed.result.appointment, replayed: claimed.result.replayed ?? false };
+    return { booked: false, code: 'SLOT_TAKEN', reason: claimed.reason, alternatives: await this.alternatives(request, holdId) };
   }
 
   /**
@@ -147,7 +148,7 @@ export class BookingService {
    * alternatives as a refused booking does.
    */
   async move(appointment: AppointmentRecord, request: SlotRequest): Promise<MoveOutcome> {
-    const verdict = await this.judge(request, null, appointment.id);
+    const verdict = await this.judge(request, null, appointment.id, false);
     if (verdict.free) {
       for (const slot of verdict.slots) {
         const moved = await this.options.store.moveAppointment(appointment.id, this.claimOf(request, slot));
@@ -189,28 +190,72 @@ export class BookingService {
   }
 
   /**
+   * Claims the first candidate for `request` that `claim` takes (it answers null for a
+   * slot it could not claim), or says why none was. Candidates come from `judge`; when
+   * they were judged from a recent read and none was taken, a fresh read judges again and
+   * the candidates not tried yet are tried, so a stale read can never refuse a free slot.
+   */
+  private async claimFirst<T>(request: SlotRequest, ignoreHoldId: string | null, claim: (slot: Slot) => Promise<T | null>): Promise<{ slot: Slot; result: T } | { slot: null; reason: Unavailable }> {
+    const tried = new Set<string>();
+    let verdict = await this.judge(request, ignoreHoldId, null, true);
+    for (;;) {
+      if (verdict.free) {
+        for (const slot of verdict.slots) {
+          if (tried.has(slot.staff.id)) continue;
+          tried.add(slot.staff.id);
+          const result = await claim(slot);
+          if (result !== null) return { slot, result };
+        }
+      }
+      if (!verdict.recent) return { slot: null, reason: verdict.free ? 'SLOT_TAKEN' : verdict.reason };
+      verdict = await this.judge(request, ignoreHoldId, null, false);
+    }
+  }
+
+  /**
    * The requested slot judged before its claim statement runs. With a staff member named
    * there is nothing to read first: the statement takes the claim or refuses it in the
    * same round trip a read would cost. Without one, the day's claims decide whom to try
-   * first (the least busy).
+   * first (the least busy). With `mayUseRecent`, a read of them from the last
+   * `RECENT_DAY_MS` may do (`recent` is then true), but only to propose: a verdict of
+   * "not free" from it is not taken, the day is read again.
    */
-  private async judge(request: SlotRequest, ignoreHoldId: string | null, ignoreAppointmentId: string | null = null) {
+  private async judge(request: SlotRequest, ignoreHoldId: string | null, ignoreAppointmentId: string | null, mayUseRecent: boolean) {
     const query = this.queryOf(request);
-    if (!request.start || request.staff) return judgeSlot(query, []);
+    if (!request.start || request.staff) return { ...judgeSlot(query, []), recent: false };
     const staffIds = staffOffering(request.catalog, request.service.id).map((member) => member.id);
-    return judgeSlot(query, await this.dayClaims(request, staffIds, ignoreHoldId, ignoreAppointmentId));
+    const at = this.dayOf(request, staffIds, ignoreHoldId, ignoreAppointmentId);
+    if (mayUseRecent) {
+      const recent = this.recentDays.get(at.key);
+      if (recent && query.now.getTime() - recent.readAt < RECENT_DAY_MS) {
+        const verdict = judgeSlot(query, recent.claims);
+        if (verdict.free) return { ...verdict, recent: true };
+      }
+    }
+    return { ...judgeSlot(query, await this.dayClaims(request, staffIds, ignoreHoldId, ignoreAppointmentId, at)), recent: false };
+  }
+
+  /** The request's local day, and the key its reads (and the recent one) go by. */
+  private dayOf(request: SlotRequest, staffIds: string[], ignoreHoldId: string | null, ignoreAppointmentId: string | null) {
+    const day = localDays(request.catalog, request.date);
+    return { day, key: JSON.stringify(['day', request.catalog.tenantId, staffIds, day.start.getTime(), ignoreHoldId, ignoreAppointmentId]) };
   }
 
   /** The live claims of `staffIds` on the request's local day, from a read that began after the call (shared with identical ones). */
-  private async dayClaims(request: SlotRequest, staffIds: string[], ignoreHoldId: string | null, ignoreAppointmentId: string | null): Promise<StaffClaim[]> {
-    const { tenantId } = request.catalog;
-    const day = localDays(request.catalog, request.date);
-    const key = JSON.stringify(['day', tenantId, staffIds, day.start.getTime(), ignoreHoldId, ignoreAppointmentId]);
+  private async dayClaims(
+    request: SlotRequest,
+    staffIds: string[],
+    ignoreHoldId: string | null,
+    ignoreAppointmentId: string | null,
+    { key, day } = this.dayOf(request, staffIds, ignoreHoldId, ignoreAppointmentId),
+  ): Promise<StaffClaim[]> {
     const read = await this.reads.read(key, async () => ({
-      claims: await this.options.store.liveClaims(tenantId, staffIds, day, ignoreHoldId, ignoreAppointmentId),
+      claims: await this.options.store.liveClaims(request.catalog.tenantId, staffIds, day, ignoreHoldId, ignoreAppointmentId),
       readAt: this.options.clock(),
       answers: new Map(),
     }));
+    if (this.recentDays.size >= MAX_RECENT_DAYS) this.recentDays.clear();
+    this.recentDays.set(key, { claims: read.claims, readAt: read.readAt.getTime() });
     return read.claims;
   }
 

@@ -9,12 +9,22 @@ import { sql } from 'drizzle-orm';
 import { localInstant, gridSlots, layOut } from '../../src/booking/availability.js';
 import { BookingService, type SlotRequest } from '../../src/booking/booking-service.js';
 import type { Catalog } from '../../src/booking/catalog.js';
+import type { InstantRange, StaffClaim } from '../../src/booking/ports.js';
 import { DrizzleBookingStore, rowsOf } from '../../src/store/booking-store.js';
 import { DrizzleCatalogStore } from '../../src/store/catalog-store.js';
 import { demoCatalog, openEveryDayCatalog } from '../fixtures/catalogs.js';
 import { drivers, openTestDatabase, type TestDatabase } from '../fixtures/database.js';
 
 const NOW = new Date('2025-11-23T21:04:50Z');
+
+/** The store, counting the reads of live claims. */
+class CountingBookingStore extends DrizzleBookingStore {
+  reads = 0;
+  override liveClaims(tenantId: string, staffIds: string[], window: InstantRange, ignoreHoldId?: string | null, ignoreAppointmentId?: string | null): Promise<StaffClaim[]> {
+    this.reads++;
+    return super.liveClaims(tenantId, staffIds, window, ignoreHoldId, ignoreAppointmentId);
+  }
+}
 const FRIDAY = '2025-11-28';
 
 describe.each(drivers)('booking core on %s', (driver) => {
@@ -184,6 +194,53 @@ describe.each(drivers)('booking core on %s', (driver) => {
     const rows = await database.db.execute(sql`SELECT count(*)::int AS n FROM appointments WHERE tenant_id = ${catalog.tenantId}`);
     expect(rowsOf<{ n: number }>(rows)[0]!.n).toBe(1);
     expect(await bookings.getHold(catalog.tenantId, held.hold.id)).toMatchObject({ status: 'booked' });
+  });
+
+  describe('with no staff member named, a recent read of the day orders the candidates', () => {
+    const counting = () => new CountingBookingStore(database.db);
+    const serviceOn = (store: DrizzleBookingStore) => new BookingService({ store, customers: catalogs, clock: () => NOW, holdTtlMs: 60_000, holdMaxMs: 600_000 });
+    const herrenschnitt = (catalog: Catalog, time: string) => request(catalog, 'herrenschnitt', time, null);
+
+    it('holds a second slot of the day without reading the day again', async () => {
+      const catalog = await salon();
+      const store = counting();
+      const booking = serviceOn(store);
+      expect((await booking.hold(herrenschnitt(catalog, '10:00'), owner())).available).toBe(true);
+      const reads = store.reads;
+      expect((await booking.hold(herrenschnitt(catalog, '14:00'), owner())).available).toBe(true);
+      expect(store.reads).toBe(reads);
+    });
+
+    it('never refuses on a stale read: a slot freed since is read again and held', async () => {
+      const catalog = await salon();
+      const booking = serviceOn(counting());
+      const first = await booking.book(catalog.tenantId, null, herrenschnitt(catalog, '11:00'), details());
+      const second = await booking.book(catalog.tenantId, null, herrenschnitt(catalog, '11:00'), details());
+      expect(first.booked && second.booked).toBe(true);
+      // The front desk (another process) cancels one of them; this service's last read still has both.
+      if (!first.booked) return;
+      await bookings.cancelAppointment(catalog.tenantId, first.appointment.id, '+4915112345678');
+      const held = await booking.hold(herrenschnitt(catalog, '11:00'), owner());
+      expect(held).toMatchObject({ available: true, staff: { id: first.appointment.staffId } });
+    });
+
+    it('tries the others when the staff member it proposes was taken elsewhere meanwhile, and refuses with alternatives once all are', async () => {
+      const catalog = await salon();
+      const booking = serviceOn(counting());
+      const elsewhere = serviceOn(new DrizzleBookingStore(database.db));
+      expect((await booking.hold(herrenschnitt(catalog, '09:00'), owner())).available).toBe(true);
+      // Another broker takes one qualified staff member at 15:00, then the other.
+      const taken = await elsewhere.hold(request(catalog, 'herrenschnitt', '15:00', 'fabian'), owner());
+      expect(taken.available).toBe(true);
+      const held = await booking.hold(herrenschnitt(catalog, '15:00'), owner());
+      expect(held).toMatchObject({ available: true });
+      expect(held.available && held.staff.id).not.toBe('fabian');
+      const refused = await booking.hold(herrenschnitt(catalog, '15:00'), owner());
+      expect(refused).toMatchObject({ available: false, reason: 'SLOT_TAKEN' });
+      expect(refused.available === false && refused.alternatives.length).toBeGreaterThan(0);
+      const live = await database.db.execute(sql`SELECT count(*)::int AS n FROM holds WHERE tenant_id = ${catalog.tenantId} AND status = 'held' AND start_at = ${localInstant(FRIDAY, '15:00', catalog.timezone)!.toISOString()}::timestamptz`);
+      expect(rowsOf<{ n: number }>(live)[0]!.n).toBe(2);
+    });
   });
 
   it('keeps the earlier hold when the newly asked slot is not free', async () => {
