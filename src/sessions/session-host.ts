@@ -345,11 +345,13 @@ export class SessionHost {
     this.bySessionId.set(record.id, session);
     this.options.ownership.own(record.tenantId, record.id, record.ownerEpoch);
     this.options.answers.track(record.id, fresh);
+    // Listeners passed as arguments, not named in an object literal: under tsx a named
+    // function is a dictionary-mode object (see CallSocket), and xstate binds a copy of each.
     actor.on('*', (event) => this.onEmitted(session, event));
-    actor.subscribe({
-      next: (snapshot) => this.onSnapshot(session, snapshot),
-      error: (error) => logger.error({ err: error }, 'session machine failed'),
-    });
+    actor.subscribe(
+      (snapshot) => this.onSnapshot(session, snapshot),
+      (error) => logger.error({ err: error }, 'session machine failed'),
+    );
     actor.start();
     return session;
   }
