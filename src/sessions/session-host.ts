@@ -335,7 +335,8 @@ export class SessionHost {
       timezone,
       actor,
       port: null,
-      snapshots: new SnapshotWriter(() => ({ tenantId: record.tenantId, sessionId: record.id, epoch: session.epoch }), actor, this.options.sessionStore, this.options.ownership, logger),
+      // The fence reads the session, not `record`: a closure over the record would keep the whole row alive with the call.
+      snapshots: new SnapshotWriter(() => ({ tenantId: session.tenantId, sessionId: session.sessionId, epoch: session.epoch }), actor, this.options.sessionStore, this.options.ownership, logger),
       logger,
       lastValue: null,
       ended: false,
