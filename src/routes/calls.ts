@@ -75,7 +75,8 @@ class CallSocket implements SessionPort {
   // Frames are handled in order; only session.start waits for storage, everything else is quick.
   private queue: Promise<void> = Promise.resolve();
   private readonly frames: TokenBucket;
-  private readonly startTimer: NodeJS.Timeout;
+  /** Until session.start comes; dropped then, so a call does not keep its spent timer. */
+  private startTimer: NodeJS.Timeout | null;
   /** `session.ready`, held until the start frame is logged before it. */
   private pendingReady: OutboundFrame | null = null;
 
@@ -107,6 +108,11 @@ class CallSocket implements SessionPort {
     this.closeWith(code, text);
   }
 
+  private stopStartTimer(): void {
+    if (this.startTimer) clearTimeout(this.startTimer);
+    this.startTimer = null;
+  }
+
   private closeWith(code: number, reason: string): void {
     this.closedWith ??= code;
     this.socket.close(code, reason);
@@ -114,7 +120,7 @@ class CallSocket implements SessionPort {
 
   private abandon(code: number, reason: string): void {
     this.abandoned = true;
-    clearTimeout(this.startTimer);
+    this.stopStartTimer();
     // ws sends the close frame behind what is buffered and destroys the socket if the
     // client has not answered within its close timeout, so memory stays bounded.
     this.closeWith(code, reason);
@@ -159,7 +165,7 @@ class CallSocket implements SessionPort {
     }
     const frame = decoded.frame;
     if (frame.type === 'session.start') {
-      clearTimeout(this.startTimer);
+      this.stopStartTimer();
       await this.start(frame);
       return;
     }
@@ -196,7 +202,7 @@ class CallSocket implements SessionPort {
 
   private closed(code: number): void {
     this.broker.metrics.socketClosed(this.closedWith ?? code);
-    clearTimeout(this.startTimer);
+    this.stopStartTimer();
     void this.queue.then(() => {
       if (this.handle) this.broker.sessions.disconnect(this.handle, this);
     });
