@@ -345,7 +345,8 @@ export class SessionHost {
       timezone,
       actor,
       port: null,
-      snapshots: new SnapshotWriter(() => ({ tenantId: record.tenantId, sessionId: record.id, epoch: session.epoch }), actor, this.snapshotWrites),
+      // The fence reads the session, not `record`: a closure over the record would keep the whole row alive with the call.
+      snapshots: new SnapshotWriter(() => ({ tenantId: session.tenantId, sessionId: session.sessionId, epoch: session.epoch }), actor, this.snapshotWrites),
       logger,
       lastSnapshot: null,
       lastValue: null,
@@ -356,11 +357,13 @@ export class SessionHost {
     this.bySessionId.set(record.id, session);
     this.options.ownership.own(record.tenantId, record.id, record.ownerEpoch);
     this.options.answers.track(record.id, fresh);
+    // Listeners passed as arguments, not named in an object literal: under tsx a named
+    // function is a dictionary-mode object (see CallSocket), and xstate binds a copy of each.
     actor.on('*', (event) => this.onEmitted(session, event));
-    actor.subscribe({
-      next: (snapshot) => this.onSnapshot(session, snapshot),
-      error: (error) => logger.error({ err: error }, 'session machine failed'),
-    });
+    actor.subscribe(
+      (snapshot) => this.onSnapshot(session, snapshot),
+      (error) => logger.error({ err: error }, 'session machine failed'),
+    );
     actor.start();
     return session;
   }

@@ -30,12 +30,20 @@ const reportsBookingChange = (changes: Omit<AnswerOfTool, 'response'>) =>
 interface SessionAnswers {
   /** True when the session began in this process, so storage holds no answer it does not know of. */
   complete: boolean;
-  given: Map<string, ToolResponse>;
-  running: Map<string, Promise<unknown>>;
+  /**
+   * The answers given, as JSON: kept for as long as the call lasts, and read again only
+   * for a repeated id, so they are kept in the smaller form (a string is about half the
+   * heap of the object tree it encodes, and one object instead of a dozen).
+   */
+  given: Map<string, string>;
 }
+
+const runKey = (sessionId: string, toolCallId: string) => `${sessionId}\u0000${toolCallId}`;
 
 export class ToolAnswers {
   private readonly sessions = new Map<string, SessionAnswers>();
+  /** Runs under way of tracked sessions, by session and tool call id: one map for all, as few sessions have one at a time. */
+  private readonly running = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly store: SessionStore,
@@ -45,7 +53,7 @@ export class ToolAnswers {
 
   /** Starts keeping a live session's answers; `complete` when it was created here, not resumed from storage. */
   track(sessionId: string, complete: boolean): void {
-    this.sessions.set(sessionId, { complete, given: new Map(), running: new Map() });
+    this.sessions.set(sessionId, { complete, given: new Map() });
   }
 
   forget(sessionId: string): void {
@@ -55,31 +63,32 @@ export class ToolAnswers {
   /** The first answer to `call`'s id if there is one, else `run`'s, kept as the first. */
   async answer<A extends AnswerOfTool>(fence: SessionFence, call: ToolCall, run: () => Promise<A>): Promise<A | { response: ToolResponse }> {
     const { tenantId, sessionId } = fence;
-    const session = this.sessions.get(sessionId);
-    await session?.running.get(call.id);
+    const key = runKey(sessionId, call.id);
+    await this.running.get(key);
     const earlier = await this.find(tenantId, sessionId, call.id);
     if (earlier) return { response: earlier };
     const running = run();
-    session?.running.set(call.id, running.catch(() => {}));
+    const tracked = this.sessions.has(sessionId);
+    if (tracked) this.running.set(key, running.catch(() => {}));
     try {
       const answer = await running;
       await this.keep(fence, call, answer);
       return answer;
     } finally {
-      session?.running.delete(call.id);
+      if (tracked) this.running.delete(key);
     }
   }
 
   private async find(tenantId: string, sessionId: string, toolCallId: string): Promise<ToolResponse | null> {
     const session = this.sessions.get(sessionId);
     const given = session?.given.get(toolCallId);
-    if (given) return given;
+    if (given !== undefined) return JSON.parse(given) as ToolResponse;
     if (session?.complete) return null;
     return (await this.store.findToolResult(tenantId, sessionId, toolCallId)) as ToolResponse | null;
   }
 
   private async keep({ tenantId, sessionId, epoch }: SessionFence, call: ToolCall, { response, ...changes }: AnswerOfTool): Promise<void> {
-    this.sessions.get(sessionId)?.given.set(call.id, response);
+    this.sessions.get(sessionId)?.given.set(call.id, JSON.stringify(response));
     const record = { tenantId, sessionId, epoch, toolCallId: call.id, name: call.name, response };
     if (!reportsBookingChange(changes)) {
       this.eventLog.recordAnswer(record);
