@@ -87,17 +87,20 @@ export async function measureFloors(options: {
     const context: number[] = [];
     const checks: number[] = [];
     const books: number[] = [];
+    // Each round asks for a slot of its own, so every check holds and every booking books (a
+    // refused check would be another figure: it answers with alternatives).
+    if (slots.length < options.rounds) throw new Error(`floors: ${options.rounds} rounds need as many free slots, the dates give ${slots.length}`);
     for (let round = 0; round < options.rounds; round++) {
-      const slot = slots[round % slots.length]!;
+      const slot = slots[round]!;
       context.push(...(await timed(1, () => client.tool('get_current_context', {}, `f${++ids}`))));
       let held = false;
-      checks.push(
-        ...(await timed(1, async () => {
-          const answer = await client.tool('check_availability', { service: 'Herrenschnitt', staff: 'fabian', date: slot.date, time: slot.time }, `f${++ids}`);
-          held = answer.result.available === true;
-        })),
-      );
-      if (held) books.push(...(await timed(1, () => client.tool('book_appointment', { customer_name: 'Floor Caller' }, `f${++ids}`))));
+      const [checkMs] = await timed(1, async () => {
+        const answer = await client.tool('check_availability', { service: 'Herrenschnitt', staff: 'fabian', date: slot.date, time: slot.time }, `f${++ids}`);
+        held = answer.result.available === true;
+      });
+      if (!held) throw new Error(`floors: ${slot.date} ${slot.time} was not free`);
+      checks.push(checkMs!);
+      books.push(...(await timed(1, () => client.tool('book_appointment', { customer_name: 'Floor Caller' }, `f${++ids}`))));
     }
     const cpuAfter = await broker.cpuSeconds();
     const windowToUs = monotonicMicros();

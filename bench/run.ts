@@ -166,8 +166,9 @@ async function main(): Promise<number> {
     // Days far apart per phase: refused callers' alternatives reach up to 14 days after the day they asked for.
     const loadDates = catalog.openDates(from(60), 250);
     const talkDates = catalog.openDates(from(420), 4);
-    const floorDates = catalog.openDates(from(440), 10);
-    const statementDates = catalog.openDates(from(460), 10);
+    // 12 open days of half-hour starts: a slot of its own for each of the 200 floor rounds.
+    const floorDates = catalog.openDates(from(440), 12);
+    const statementDates = catalog.openDates(from(470), 10);
 
     const machine: Machine = {
       cpus: os.availableParallelism(),
