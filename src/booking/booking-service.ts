@@ -223,7 +223,8 @@ export class BookingService {
   private async judge(request: SlotRequest, ignoreHoldId: string | null, ignoreAppointmentId: string | null, mayUseRecent: boolean) {
     const query = this.queryOf(request);
     if (!request.start || request.staff) return { ...judgeSlot(query, []), recent: false };
-    const staffIds = staffOffering(request.catalog, request.service.id).map((member) => member.id);
+    // The whole staff's claims, not only of those who offer the service: one read of a day then orders the candidates of every service asked for that day.
+    const staffIds = request.catalog.staff.map((member) => member.id);
     const at = this.dayOf(request, staffIds, ignoreHoldId, ignoreAppointmentId);
     if (mayUseRecent) {
       const recent = this.recentDays.get(at.key);

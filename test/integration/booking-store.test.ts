@@ -201,13 +201,14 @@ describe.each(drivers)('booking core on %s', (driver) => {
     const serviceOn = (store: DrizzleBookingStore) => new BookingService({ store, customers: catalogs, clock: () => NOW, holdTtlMs: 60_000, holdMaxMs: 600_000 });
     const herrenschnitt = (catalog: Catalog, time: string) => request(catalog, 'herrenschnitt', time, null);
 
-    it('holds a second slot of the day without reading the day again', async () => {
+    it('holds a second slot of the day, of another service too, without reading the day again', async () => {
       const catalog = await salon();
       const store = counting();
       const booking = serviceOn(store);
       expect((await booking.hold(herrenschnitt(catalog, '10:00'), owner())).available).toBe(true);
       const reads = store.reads;
       expect((await booking.hold(herrenschnitt(catalog, '14:00'), owner())).available).toBe(true);
+      expect((await booking.hold(request(catalog, 'dauerwelle', '15:00', null), owner())).available).toBe(true);
       expect(store.reads).toBe(reads);
     });
 
