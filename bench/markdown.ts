@@ -73,7 +73,7 @@ export function renderMarkdown(results: BenchResults): string {
     '',
     `Measured by \`npm run bench\` on ${results.started_at.slice(0, 16).replace('T', ' ')} UTC in ${results.duration_s} s${results.quick ? ' (**--quick**: reduced sizes, not the figures of record)' : ''}. ` +
       'Every figure below is a measurement of that run; nothing is extrapolated. Re-running it replaces these sections here and its figures in `bench/results.json`; ' +
-      'the sections other commands write (`## Two instances`: `npm run bench -- --instances 2`; `## Soak`: `npm run soak`) are kept as they stand.',
+      'the sections other commands write (`## Two instances`: `npm run bench -- --instances 2`; `## Soak`: `npm run soak`) and the hand-written `## Notes` are kept as they stand.',
     '',
     '## Machine and command',
     '',
@@ -291,7 +291,7 @@ function latencyNote(results: BenchResults): string {
       `The broker spends **${floors.broker_cpu_ms_per_tool_call} ms of CPU per tool call** (section 0); its profile: ${top}. ` +
       'What a tool call costs by construction (src/sessions/, src/store/): for a free slot with the staff member named, one claim statement ' +
       '(`callhold_place_hold`: claim lock, reclaim expired holds, insert the hold and its busy stretches, commit with a WAL flush; without a staff member, ' +
-      'a read of the day\'s claims first to try the least busy), one round trip with a prepared statement, then one INSERT of the answer (an answer that ' +
+      'a read of the day\'s claims first to try the least busy, unless one from the last 2 s is at hand), one round trip with a prepared statement, then one INSERT of the answer (an answer that ' +
       'changed bookings is stored before it goes out, so a retried id after a crash ' +
       'replays it); read-only tools\' answers and the event log are written behind the reply in batches, and the session snapshot in the background. ' +
       'The rest is CPU in the broker, spread over the layers in the profile above (the database client, time-zone arithmetic, the state machine, the ' +
@@ -390,7 +390,7 @@ function growthSection(growth: WorkGrowthResult): string[] {
     '',
     ...table('live claims read (15-day window)', (point) => `${point.claims_in_window}`),
     '',
-    'What a refused check does: a read of the day\'s claims (to order staff by load), a read of the 15-day window\'s claims (C rows: staff × booked days × 9), ' +
+    'What a refused check does: a read of the day\'s claims (to order staff by load; one from the last 2 s may do), a read of the 15-day window\'s claims (C rows: staff × booked days × 9), ' +
       'sorting and merging them per staff member, O(C log C), then at most 15 days × S staff × G grid starts (33 here), each checked by binary search in its staff ' +
       'member\'s merged claims, O(D·S·G·log C); only the three slots offered become objects. So cost grows linearly with the claims read (rows decoded by the database ' +
       'client) and with staff × days searched; the first term dominates once a salon is booked solid.',
