@@ -96,6 +96,9 @@ export type LoggedEntry = Pick<SessionEventRecord, 'direction' | 'type' | 'paylo
 /** Sessions adopted per lease check: a dead instance's calls move over in bounded steps. */
 const ADOPT_BATCH = 500;
 
+/** What an adopted session without a snapshot is opened with: its runtime has not said anything yet. */
+const UNKNOWN_OPENING: SessionOpening = { callerPhone: null, locale: null };
+
 /** How long an open waits for an earlier open of the same call before it goes ahead anyway. */
 const EARLIER_OPEN_WAIT_MS = 500;
 
@@ -305,13 +308,13 @@ export class SessionHost {
   /**
    * Restores a persisted session, re-arming its timers from the deadlines in its context,
    * and gives it storage's word on its hold and appointment. A session whose snapshot is
-   * not written yet (opened a moment ago elsewhere) or is of another machine version starts
-   * afresh from `opening`, but with storage's hold and appointment all the same; without an
-   * opening (adopted, no runtime yet) it is left for its runtime to reconnect.
+   * not written yet (its instance died, or was taken over, the moment it opened) or is of
+   * another machine version starts afresh from `opening` (an adopted one, with no runtime
+   * yet, from nothing: no locale or caller number), but with storage's hold and
+   * appointment all the same, so it is resumed or ends as dropped like any other.
    */
-  private async revive(key: string, record: SessionRecord, opening: SessionOpening | null = null): Promise<LiveSession | null> {
+  private async revive(key: string, record: SessionRecord, opening: SessionOpening = UNKNOWN_OPENING): Promise<LiveSession | null> {
     const usable = Boolean(record.snapshot) && record.machineVersion === CALL_SESSION_MACHINE_VERSION;
-    if (!usable && !opening) return null;
     if (!usable) this.options.logger.warn({ tenant: record.tenantId, call_id: record.callId }, 'live session without a usable snapshot: starting it afresh with storage\'s hold');
     const catalog = await this.options.catalogs.get(record.tenantId);
     // Shut down meanwhile, or a newer copy came here meanwhile (an open while this was adopted).
@@ -319,7 +322,7 @@ export class SessionHost {
     const persisted = record.snapshot as SessionSnapshot;
     const actor = usable
       ? createActor(this.options.machine, { systemId: SESSION_SYSTEM_ID, snapshot: persisted, input: persisted.context })
-      : createActor(this.options.machine, { systemId: SESSION_SYSTEM_ID, input: this.inputOf(record, opening!) });
+      : createActor(this.options.machine, { systemId: SESSION_SYSTEM_ID, input: this.inputOf(record, opening) });
     const session = this.track(key, record, actor, catalog?.timezone ?? 'UTC', false);
     const holdings = await this.options.bookingStore.sessionHoldings(record.tenantId, record.id);
     actor.send({

@@ -222,6 +222,25 @@ describe.each(drivers)('call contract on %s', (driver) => {
     client.close();
   });
 
+  it('adopts a call whose instance died before storing its snapshot, and ends it as dropped with its hold released', async () => {
+    const id = callId();
+    const { session } = await new DrizzleSessionStore(broker.database.db).openSession('sonnenschein', id, CALL_SESSION_MACHINE_VERSION, { instanceId: 'instance-that-died', heldEpoch: null });
+    const catalog = (await new DrizzleCatalogStore(broker.database.db).loadCatalog('sonnenschein'))!;
+    const service = catalog.services.find((candidate) => candidate.id === 'herrenschnitt')!;
+    const { span, busy } = layOut(service, localInstant(upcoming('thu'), '16:00', catalog.timezone)!);
+    const bookings = new DrizzleBookingStore(broker.database.db);
+    const placed = await bookings.placeHold({
+      tenantId: 'sonnenschein', staffId: 'fabian', serviceId: service.id, span, busy,
+      sessionId: session.id, epoch: session.ownerEpoch, callId: id, ttlMs: 30_000, maxMs: 30_000,
+    });
+    if (!placed.placed) throw new Error('expected a hold');
+    // The dead instance never had a lease row: its sessions are anyone's to adopt, at once here or at the broker's next lease beat.
+    await broker.app.broker.sessions.adopt();
+    const stored = () => new DrizzleSessionStore(broker.database.db).findSession('sonnenschein', id);
+    await expect.poll(async () => (await stored())?.outcome, { timeout: 6000, interval: 200 }).toBe('dropped');
+    expect(await bookings.getHold('sonnenschein', placed.hold.id)).toMatchObject({ status: 'released' });
+  });
+
   it('replays a repeated tool id without doing the work twice', async () => {
     const friday = upcoming('fri');
     const client = await connect();
