@@ -205,40 +205,36 @@ describe.each(drivers)('call contract on %s', (driver) => {
     second.close();
   });
 
-  it('takes over a call another instance opened a moment ago, before it stored a snapshot, with the hold storage has for it', async () => {
+  /** A call another broker instance opened a moment ago, holding a slot, its snapshot not stored yet. */
+  async function openedElsewhere(instanceId: string, time: string): Promise<{ id: string; holdId: string }> {
     const id = callId();
-    const { session } = await new DrizzleSessionStore(broker.database.db).openSession('sonnenschein', id, CALL_SESSION_MACHINE_VERSION, { instanceId: 'another-instance', heldEpoch: null });
+    const { session } = await new DrizzleSessionStore(broker.database.db).openSession('sonnenschein', id, CALL_SESSION_MACHINE_VERSION, { instanceId, heldEpoch: null });
     const catalog = (await new DrizzleCatalogStore(broker.database.db).loadCatalog('sonnenschein'))!;
     const service = catalog.services.find((candidate) => candidate.id === 'herrenschnitt')!;
-    const { span, busy } = layOut(service, localInstant(upcoming('thu'), '15:00', catalog.timezone)!);
+    const { span, busy } = layOut(service, localInstant(upcoming('thu'), time, catalog.timezone)!);
     const placed = await new DrizzleBookingStore(broker.database.db).placeHold({
       tenantId: 'sonnenschein', staffId: 'fabian', serviceId: service.id, span, busy,
       sessionId: session.id, epoch: session.ownerEpoch, callId: id, ttlMs: 30_000, maxMs: 30_000,
     });
-    expect(placed.placed).toBe(true);
+    if (!placed.placed) throw new Error(`expected a hold at ${time}`);
+    return { id, holdId: placed.hold.id };
+  }
+
+  it('takes over a call another instance opened a moment ago, before it stored a snapshot, with the hold storage has for it', async () => {
+    const { id, holdId } = await openedElsewhere('another-instance', '15:00');
     const client = await connect(id);
-    expect(await client.start()).toMatchObject({ resumed: true, hold: { id: placed.placed ? placed.hold.id : null, status: 'held' } });
+    expect(await client.start()).toMatchObject({ resumed: true, hold: { id: holdId, status: 'held' } });
     expect(await client.tool('book_appointment', { customer_name: 'Ida Übernahme' })).toMatchObject({ ok: true, result: { booked: true } });
     client.close();
   });
 
   it('adopts a call whose instance died before storing its snapshot, and ends it as dropped with its hold released', async () => {
-    const id = callId();
-    const { session } = await new DrizzleSessionStore(broker.database.db).openSession('sonnenschein', id, CALL_SESSION_MACHINE_VERSION, { instanceId: 'instance-that-died', heldEpoch: null });
-    const catalog = (await new DrizzleCatalogStore(broker.database.db).loadCatalog('sonnenschein'))!;
-    const service = catalog.services.find((candidate) => candidate.id === 'herrenschnitt')!;
-    const { span, busy } = layOut(service, localInstant(upcoming('thu'), '16:00', catalog.timezone)!);
-    const bookings = new DrizzleBookingStore(broker.database.db);
-    const placed = await bookings.placeHold({
-      tenantId: 'sonnenschein', staffId: 'fabian', serviceId: service.id, span, busy,
-      sessionId: session.id, epoch: session.ownerEpoch, callId: id, ttlMs: 30_000, maxMs: 30_000,
-    });
-    if (!placed.placed) throw new Error('expected a hold');
+    const { id, holdId } = await openedElsewhere('instance-that-died', '16:00');
     // The dead instance never had a lease row: its sessions are anyone's to adopt, at once here or at the broker's next lease beat.
     await broker.app.broker.sessions.adopt();
     const stored = () => new DrizzleSessionStore(broker.database.db).findSession('sonnenschein', id);
     await expect.poll(async () => (await stored())?.outcome, { timeout: 6000, interval: 200 }).toBe('dropped');
-    expect(await bookings.getHold('sonnenschein', placed.hold.id)).toMatchObject({ status: 'released' });
+    expect(await new DrizzleBookingStore(broker.database.db).getHold('sonnenschein', holdId)).toMatchObject({ status: 'released' });
   });
 
   it('replays a repeated tool id without doing the work twice', async () => {
