@@ -233,7 +233,10 @@ export class BookingService {
         if (verdict.free) return { ...verdict, recent: true };
       }
     }
-    return { ...judgeSlot(query, await this.dayClaims(request, staffIds, ignoreHoldId, ignoreAppointmentId, at)), recent: false };
+    const claims = await this.dayClaims(request, staffIds, ignoreHoldId, ignoreAppointmentId, at);
+    if (this.recentDays.size >= MAX_RECENT_DAYS) this.recentDays.clear();
+    this.recentDays.set(at.key, { claims, readAt: query.now.getTime() });
+    return { ...judgeSlot(query, claims), recent: false };
   }
 
   /** The request's local day, and the key its reads (and the recent one) go by. */
@@ -255,8 +258,6 @@ export class BookingService {
       readAt: this.options.clock(),
       answers: new Map(),
     }));
-    if (this.recentDays.size >= MAX_RECENT_DAYS) this.recentDays.clear();
-    this.recentDays.set(key, { claims: read.claims, readAt: read.readAt.getTime() });
     return read.claims;
   }
 
