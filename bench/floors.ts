@@ -28,6 +28,8 @@ export interface FloorsResult {
   unloaded_check_availability_held: LatencySummary;
   unloaded_book_appointment: LatencySummary;
   unloaded_get_current_context: LatencySummary;
+  /** Rounds of the sequence the broker ran before the measured ones (absent in results written before they were counted: 30 `get_current_context` calls). */
+  warmup_rounds?: number;
   /** Broker CPU (user + system, from /proc) per tool call of the unloaded sequence, ms. */
   broker_cpu_ms_per_tool_call: number;
   /**
@@ -54,6 +56,10 @@ export async function measureFloors(options: {
   databaseUrl: string;
   loadTenant: (broker: BrokerProcess) => Promise<string>;
   dates: string[];
+  /** Days for the warm-up rounds, apart from `dates` and `statementDates`. */
+  warmupDates: string[];
+  /** Rounds of the whole sequence run before it is measured (each on a slot of its own). */
+  warmupRounds: number;
   /** Days for the statement floors, apart from `dates` so those stay free for the tool calls. */
   statementDates: string[];
   tenant: string;
@@ -73,34 +79,45 @@ export async function measureFloors(options: {
     const client = await RuntimeClient.connect(broker.url, `bench-floor-${Date.now().toString(36)}`, token);
     await client.start();
     let ids = 0;
-    // Warm-up, so the figures are of compiled code.
-    for (let index = 0; index < 30; index++) await client.tool('get_current_context', {}, `w${++ids}`);
-    const ping = await timed(300, async (index) => {
-      client.send({ type: 'ping', id: index });
-      await client.next((frame) => frame.type === 'pong' && frame.id === index);
-    });
     const catalog = HarnessCatalog.demo();
     const herrenschnitt = catalog.service('herrenschnitt')!;
-    const slots = options.dates.flatMap((date) => catalog.startTimes(date, herrenschnitt).filter((time) => time.endsWith(':00') || time.endsWith(':30')).map((time) => ({ date, time })));
-    const windowFromUs = monotonicMicros();
-    const cpuBefore = await broker.cpuSeconds();
-    const context: number[] = [];
-    const checks: number[] = [];
-    const books: number[] = [];
-    // Each round asks for a slot of its own, so every check holds and every booking books (a
-    // refused check would be another figure: it answers with alternatives).
-    if (slots.length < options.rounds) throw new Error(`floors: ${options.rounds} rounds need as many free slots, the dates give ${slots.length}`);
-    for (let round = 0; round < options.rounds; round++) {
-      const slot = slots[round]!;
-      context.push(...(await timed(1, () => client.tool('get_current_context', {}, `f${++ids}`))));
+    const slotsOf = (dates: string[]) =>
+      dates.flatMap((date) => catalog.startTimes(date, herrenschnitt).filter((time) => time.endsWith(':00') || time.endsWith(':30')).map((time) => ({ date, time })));
+    /** One round: the context, a check of a slot of its own (so it holds) and its booking; the milliseconds of each. */
+    const round = async (slot: { date: string; time: string }) => {
+      const [contextMs] = await timed(1, () => client.tool('get_current_context', {}, `f${++ids}`));
       let held = false;
       const [checkMs] = await timed(1, async () => {
         const answer = await client.tool('check_availability', { service: 'Herrenschnitt', staff: 'fabian', date: slot.date, time: slot.time }, `f${++ids}`);
         held = answer.result.available === true;
       });
+      // A refused check would be another figure: it answers with alternatives.
       if (!held) throw new Error(`floors: ${slot.date} ${slot.time} was not free`);
-      checks.push(checkMs!);
-      books.push(...(await timed(1, () => client.tool('book_appointment', { customer_name: 'Floor Caller' }, `f${++ids}`))));
+      const [bookMs] = await timed(1, () => client.tool('book_appointment', { customer_name: 'Floor Caller' }, `f${++ids}`));
+      return { contextMs: contextMs!, checkMs: checkMs!, bookMs: bookMs! };
+    };
+    // Warm-up: the measured code is what a broker that has served calls for a while runs. V8
+    // compiles a function only after many calls, and its compiler threads' CPU counts in the
+    // broker's; measured with 30 warm-up calls, the CPU per tool call was mostly that.
+    const warmupSlots = slotsOf(options.warmupDates);
+    if (warmupSlots.length < options.warmupRounds) throw new Error(`floors: ${options.warmupRounds} warm-up rounds need as many free slots, the dates give ${warmupSlots.length}`);
+    for (let index = 0; index < options.warmupRounds; index++) await round(warmupSlots[index]!);
+    const ping = await timed(300, async (index) => {
+      client.send({ type: 'ping', id: index });
+      await client.next((frame) => frame.type === 'pong' && frame.id === index);
+    });
+    const slots = slotsOf(options.dates);
+    const windowFromUs = monotonicMicros();
+    const cpuBefore = await broker.cpuSeconds();
+    const context: number[] = [];
+    const checks: number[] = [];
+    const books: number[] = [];
+    if (slots.length < options.rounds) throw new Error(`floors: ${options.rounds} rounds need as many free slots, the dates give ${slots.length}`);
+    for (let index = 0; index < options.rounds; index++) {
+      const { contextMs, checkMs, bookMs } = await round(slots[index]!);
+      context.push(contextMs);
+      checks.push(checkMs);
+      books.push(bookMs);
     }
     const cpuAfter = await broker.cpuSeconds();
     const windowToUs = monotonicMicros();
@@ -118,6 +135,7 @@ export async function measureFloors(options: {
       unloaded_check_availability_held: summarize(checks),
       unloaded_book_appointment: summarize(books),
       unloaded_get_current_context: summarize(context),
+      warmup_rounds: options.warmupRounds,
       broker_cpu_ms_per_tool_call: Math.round(((cpuAfter - cpuBefore) * 1000 * 100) / toolCalls) / 100,
       ...(await summarizeProfile(profileDir, windowFromUs, windowToUs)),
     };

@@ -121,7 +121,8 @@ export function renderMarkdown(results: BenchResults): string {
   push('## 0. Floors: this machine, one unloaded call', '');
   push(
     'Before any load: a broker process (with `--cpu-prof`) serves one call that runs `get_current_context`, `check_availability` (a free slot, so it holds) and ' +
-      '`book_appointment` one after another; pings go through the same broker; `select 1` and a one-row autocommit INSERT go straight to PostgreSQL with postgres.js.',
+      `\`book_appointment\` one after another${floors.warmup_rounds ? `, measured after ${floors.warmup_rounds} warm-up rounds of the same sequence (so the figures are of code V8 has compiled, as in a broker that has served calls for a while)` : ''}; ` +
+      'pings go through the same broker; `select 1` and a one-row autocommit INSERT go straight to PostgreSQL with postgres.js.',
     '',
     '| | p50 ms | p99 ms | max ms |',
     '|---|---|---|---|',

@@ -169,6 +169,9 @@ async function main(): Promise<number> {
     // 12 open days of half-hour starts: a slot of its own for each of the 200 floor rounds.
     const floorDates = catalog.openDates(from(440), 12);
     const statementDates = catalog.openDates(from(470), 10);
+    // The floors' warm-up rounds, a slot of their own each (about 16 a day).
+    const floorWarmupRounds = quick ? 200 : 1000;
+    const floorWarmupDates = catalog.openDates(from(490), Math.ceil(floorWarmupRounds / 14));
 
     const machine: Machine = {
       cpus: os.availableParallelism(),
@@ -255,6 +258,8 @@ async function main(): Promise<number> {
       databaseUrl: databaseF.url,
       loadTenant,
       dates: floorDates,
+      warmupDates: floorWarmupDates,
+      warmupRounds: floorWarmupRounds,
       statementDates,
       tenant: TENANT,
       rounds: quick ? 60 : 200,
