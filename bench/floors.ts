@@ -225,13 +225,13 @@ async function statementFloors(sql: postgres.Sql, tenant: string, dates: string[
     VALUES (${tenant}, ${`bench-floor-statements-${Date.now().toString(36)}`}, 1, 'bench-floor', 1) RETURNING id, owner_epoch AS epoch`;
   const { id: sessionId, epoch } = session!;
   const slots = dates.flatMap((date) => Array.from({ length: 16 }, (_, index) => Date.parse(`${date}T08:00:00Z`) + index * 30 * 60_000));
-  const place = (startMs: number) => {
+  const place = (startMs: number, index: number) => {
     const start = new Date(startMs).toISOString();
     const end = new Date(startMs + 30 * 60_000).toISOString();
     return sql<{ id: string }[]>`
       SELECT * FROM callhold_place_hold(${tenant}, ${staffId}, 'herrenschnitt', ${`${tenant}:${staffId}:${start.slice(0, 10)}`},
         ${`[${start},${end})`}::tstzrange, ${sql.json([[start, end]])}::jsonb, ${null}::uuid, ${sessionId}::uuid, ${'bench-floor-statements'},
-        ${60}, ${600}, ${epoch}::bigint)`;
+        ${60}, ${600}, ${epoch}::bigint, ${`bench-floor-hold-${index}`})`;
   };
   const convert = (holdId: string, index: number) =>
     sql`SELECT *, created_at < now() AS replayed FROM callhold_convert_hold(${tenant}, ${holdId}::uuid, ${'Floor Statement'}, ${null}, ${'bench-floor-statements'}, ${sessionId}::uuid, ${`bench-floor-statement-${index}`}, ${epoch}::bigint)`;
@@ -239,7 +239,7 @@ async function statementFloors(sql: postgres.Sql, tenant: string, dates: string[
   const book: number[] = [];
   for (const [index, startMs] of slots.entries()) {
     const started = performance.now();
-    const [placed] = await place(startMs);
+    const [placed] = await place(startMs, index);
     const placedAfter = performance.now();
     if (!placed) throw new Error(`statement floor: ${new Date(startMs).toISOString()} was not free`);
     // Every other hold is booked, so both statements get as many samples.

@@ -292,13 +292,12 @@ function latencyNote(results: BenchResults): string {
       `The broker spends **${floors.broker_cpu_ms_per_tool_call} ms of CPU per tool call** (section 0); its profile: ${top}. ` +
       'What a tool call costs by construction (src/sessions/, src/store/): for a free slot with the staff member named, one claim statement ' +
       '(`callhold_place_hold`: claim lock, reclaim expired holds, insert the hold and its busy stretches, commit with a WAL flush; without a staff member, ' +
-      'a read of the day\'s claims first to try the least busy, unless one from the last 2 s is at hand), one round trip with a prepared statement, then one INSERT of the answer (an answer that ' +
-      'changed bookings is stored before it goes out, so a retried id after a crash ' +
-      'replays it); read-only tools\' answers and the event log are written behind the reply in batches, and the session snapshot in the background. ' +
+      'a read of the day\'s claims first to try the least busy, unless one from the last 2 s is at hand), one round trip with a prepared statement; the hold is placed ' +
+      'under the tool call\'s id, so a retried id after a crash finds it, and the answer, like read-only tools\' answers and the event log, is written behind the reply in batches, and the session snapshot in the background. ' +
       'The rest is CPU in the broker, spread over the layers in the profile above (the database client, time-zone arithmetic, the state machine, the ' +
       'WebSocket, validation), with no single hot spot left to remove; the 2 ms p50 target is below what that CPU costs on this machine. ' +
-      'What would move it: fewer layers per query on the hot path (raw prepared SQL instead of the query builder), storing the answer in the claim\'s own ' +
-      'transaction (one commit instead of two), and more than one broker process (the design allows it: every invariant lives in PostgreSQL).',
+      'What would move it: fewer layers per query on the hot path (raw prepared SQL instead of the query builder), ' +
+      'and more than one broker process (the design allows it: every invariant lives in PostgreSQL).',
     '  Under load the CPU is shared three ways (broker, PostgreSQL, load generator) on 2 cores, plus whatever else runs on the machine, and the tail is queueing. ' +
       'The broker is one Node.js process: one event loop, so about 100 % of one core is its ceiling whatever the machine has left. Every caller frame ' +
       '(activity, transcript) is decoded, fed to the session machine and appended to the event log, so 500 talking callers are 1,000 frames a second before any tool runs.',

@@ -65,6 +65,12 @@ export interface ToolOutcome {
   appointment?: AppointmentView;
   /** An appointment this tool cancelled: if it was the call's own, the call has none any more. */
   cancelledAppointmentId?: string;
+  /**
+   * The change it reports was made under the tool call's id as idempotency key, so the
+   * same call again finds that hold or appointment in storage instead of making another:
+   * its answer need not be stored before it goes out (see src/sessions/tool-answers.ts).
+   */
+  keyedByCall?: true;
   /** Replaces the remembered request; `null` keeps the old one. */
   request?: SlotRequestView | null;
   alternatives?: AlternativeView[];

@@ -176,7 +176,8 @@ export class Broker {
    * snapshots and event log written. A stalled database answers none of those writes and
    * postgres.js would wait for ever, so the stop waits at most `STOP_STORAGE_TIMEOUT_MS`
    * and then gives them up, logged: holds and appointments are stored before their answers
-   * go out, so a restarted broker loses at most the newest snapshot change and log lines.
+   * go out, so a restarted broker loses at most the newest snapshot change and log lines
+   * (and answers, which a retried call gets again from the hold or booking made under its id).
    */
   async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);

@@ -28,8 +28,9 @@ export interface SlotRequest {
   staff: StaffMember | null;
 }
 
+/** `replayed`: the owner's idempotency key had placed `hold` already (see `hold`). */
 export type HoldOutcome =
-  | { available: true; hold: HoldRecord; staff: StaffMember }
+  | { available: true; hold: HoldRecord; staff: StaffMember; replayed: boolean }
   | { available: false; reason: Unavailable; alternatives: Slot[] };
 
 export type MoveOutcome =
@@ -92,9 +93,14 @@ export class BookingService {
 
   /**
    * Holds the requested slot if it is free, releasing `currentHoldId` only when the new
-   * hold is placed. The session's own current hold never counts against it.
+   * hold is placed. The session's own current hold never counts against it. An
+   * `idempotencyKey` that placed a hold already gets that hold back (`replayed`), with
+   * its staff member, whoever the candidates are now.
    */
-  async hold(request: SlotRequest, owner: { sessionId: string | null; callId: string | null; currentHoldId: string | null; epoch?: number | null }): Promise<HoldOutcome> {
+  async hold(
+    request: SlotRequest,
+    owner: { sessionId: string | null; callId: string | null; currentHoldId: string | null; epoch?: number | null; idempotencyKey?: string | null },
+  ): Promise<HoldOutcome> {
     const { store, holdTtlMs, holdMaxMs } = this.options;
     const claimed = await this.claimFirst(request, owner.currentHoldId, async (slot) => {
       const placed = await this.inTurn(request, slot, owner.currentHoldId, null, () =>
@@ -106,11 +112,16 @@ export class BookingService {
           ttlMs: holdTtlMs,
           maxMs: holdMaxMs,
           replacesHoldId: owner.currentHoldId,
+          idempotencyKey: owner.idempotencyKey ?? null,
         }),
       );
-      return placed?.placed ? placed.hold : null;
+      return placed?.placed ? placed : null;
     });
-    if (claimed.slot) return { available: true, hold: claimed.result, staff: claimed.slot.staff };
+    if (claimed.slot) {
+      const { hold, replayed } = claimed.result;
+      const staff = replayed ? (request.catalog.staff.find((member) => member.id === hold.staffId) ?? claimed.slot.staff) : claimed.slot.staff;
+      return { available: true, hold, staff, replayed };
+    }
     return { available: false, reason: claimed.reason, alternatives: await this.alternatives(request, owner.currentHoldId) };
   }
 

@@ -85,6 +85,8 @@ export interface HoldRequest extends SlotClaim {
   epoch?: number | null;
   /** Released in the same transaction, and only if the new hold is placed. */
   replacesHoldId?: string | null;
+  /** Who asks (a tool call): the same key again returns the hold placed under it, whatever became of it, and places nothing. */
+  idempotencyKey?: string | null;
 }
 
 export interface BookingDetails {
@@ -100,7 +102,8 @@ export interface BookingDetails {
   source?: AppointmentSource;
 }
 
-export type PlaceHoldResult = { placed: true; hold: HoldRecord } | { placed: false };
+/** `replayed`: the idempotency key had placed this hold already, nothing was claimed now. */
+export type PlaceHoldResult = { placed: true; hold: HoldRecord; replayed: boolean } | { placed: false };
 export type ExtendHoldResult = { extended: true; hold: HoldRecord } | { extended: false; hold: HoldRecord | null };
 export type ConvertHoldResult =
   /** `replayed`: the key had already booked this appointment, nothing was converted now. */

@@ -121,12 +121,14 @@ export class DrizzleBookingStore implements BookingStore {
   }
 
   async placeHold(request: HoldRequest): Promise<PlaceHoldResult> {
-    const rows = await this.claim<typeof holds.$inferSelect>(sql`
-      SELECT * FROM callhold_place_hold(${request.tenantId}, ${request.staffId}, ${request.serviceId},
+    // A hold placed by this statement was placed at now(), the transaction's start (as in convertHold).
+    const rows = await this.claim<typeof holds.$inferSelect & { replayed: boolean }>(sql`
+      SELECT *, placed_at < now() AS replayed
+      FROM callhold_place_hold(${request.tenantId}, ${request.staffId}, ${request.serviceId},
         ${claimLockKey(request.tenantId, request.staffId, request.span.start)}, ${rangeLiteral(request.span)}::tstzrange,
         ${stretches(request.busy)}::jsonb, ${request.replacesHoldId ?? null}::uuid, ${request.sessionId}::uuid, ${request.callId},
-        ${request.ttlMs / 1000}, ${request.maxMs / 1000}, ${request.epoch ?? null}::bigint)`);
-    return rows ? { placed: true, hold: toHold(rows[0]!) } : { placed: false };
+        ${request.ttlMs / 1000}, ${request.maxMs / 1000}, ${request.epoch ?? null}::bigint, ${request.idempotencyKey ?? null})`);
+    return rows ? { placed: true, hold: toHold(rows[0]!), replayed: rows[0]!.replayed } : { placed: false };
   }
 
   async bookDirect(claim: SlotClaim, details: BookingDetails, releasesHoldId?: string | null): Promise<DirectBookingResult> {

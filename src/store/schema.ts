@@ -138,9 +138,12 @@ export const holds = pgTable(
     maxExpiresAt: instant('max_expires_at').notNull(),
     extensions: integer('extensions').notNull().default(0),
     endedAt: instant('ended_at'),
+    /** The tool call that placed it (session and call id): the same call again finds this hold instead of placing another. */
+    idempotencyKey: text('idempotency_key'),
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
+    unique('holds_idempotency_key_unique').on(t.tenantId, t.idempotencyKey),
     index('holds_live_idx').on(t.tenantId, t.staffId).where(sql`status = 'held'`),
     index('holds_expiry_idx').on(t.expiresAt).where(sql`status = 'held'`),
     index('holds_session_idx').on(t.tenantId, t.sessionId),

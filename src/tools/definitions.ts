@@ -1,8 +1,7 @@
 /**
  * The tools of PROTOCOL §4, each defined once: its name, the schema its arguments are
- * validated with (and, for §6.3, exported as JSON Schema from), whether its answer reports
- * a change to holds or appointments (then it is stored before it goes out), what it does
- * in German and English, and which verb of the tool runner answers it.
+ * validated with (and, for §6.3, exported as JSON Schema from), what it does in German
+ * and English, and which verb of the tool runner answers it.
  *
  * Unknown arguments are dropped (models add their own, like a placeholder `call_id`);
  * `null` counts as absent, since models send it for "not given"; a known argument of the
@@ -99,7 +98,7 @@ export const toolDefinitions: { [N in ToolName]: ToolDefinition<(typeof toolArgu
       en: 'Checks whether a slot is free and holds it for the caller at once. If it is not free, the answer carries up to three free alternatives.',
     },
     parameters: { service: SERVICE, date: DATE, time: TIME, staff: STAFF, customer_name: CUSTOMER_NAME },
-    run: (tools, args, scope) => tools.checkAvailability(args, scope),
+    run: (tools, args, scope, call) => tools.checkAvailability(args, scope, call),
   }),
   book_appointment: define({
     arguments: toolArguments.book_appointment,

@@ -58,6 +58,9 @@ const weekdayName = (language: Language, weekday: WeekdayNumbers) => {
   return names[weekday - 1]!;
 };
 
+/** What a tool call's holds and bookings are keyed by: the same call again finds them instead of claiming twice. */
+const idempotencyKeyOf = (session: SessionView, call: ToolCall) => `${session.sessionId}:${call.id}`;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class ToolRunner {
@@ -125,10 +128,16 @@ export class ToolRunner {
     });
   }
 
-  async checkAvailability(args: ToolArguments<'check_availability'>, scope: ToolScope): Promise<Answer> {
+  async checkAvailability(args: ToolArguments<'check_availability'>, scope: ToolScope, call: ToolCall): Promise<Answer> {
     const { session, catalog, language } = scope;
     const { request, requestView, timeWasAmbiguous } = this.resolveSlot(args, scope);
-    const outcome = await this.options.booking.hold(request, { sessionId: session.sessionId, callId: session.callId, currentHoldId: session.hold?.id ?? null, epoch: scope.fence?.epoch ?? null });
+    const outcome = await this.options.booking.hold(request, {
+      sessionId: session.sessionId,
+      callId: session.callId,
+      currentHoldId: session.hold?.id ?? null,
+      epoch: scope.fence?.epoch ?? null,
+      idempotencyKey: idempotencyKeyOf(session, call),
+    });
     if (outcome.available) {
       const hold = holdView(outcome.hold);
       return {
@@ -142,7 +151,8 @@ export class ToolRunner {
           end: isoIn(hold.end, catalog.timezone),
           message: messages.available(language, request.service.name, spoken(outcome.hold.start, outcome.staff), catalog.timezone, timeWasAmbiguous),
         }).response,
-        hold: { kind: 'placed', hold },
+        // A replay changed nothing now: the session has storage's word on its hold since it was restored.
+        ...(outcome.replayed ? {} : { hold: { kind: 'placed', hold }, keyedByCall: true }),
         request: requestView,
         alternatives: [],
       };
@@ -185,7 +195,7 @@ export class ToolRunner {
       callId: session.callId,
       sessionId: session.sessionId,
       epoch: scope.fence?.epoch ?? null,
-      idempotencyKey: `${session.sessionId}:${call.id}`,
+      idempotencyKey: idempotencyKeyOf(session, call),
     });
 
     if (outcome.booked) {
@@ -202,6 +212,7 @@ export class ToolRunner {
         }).response,
         ...(holdChange && !outcome.replayed ? { hold: holdChange } : {}),
         appointment: appointmentView(appointment),
+        keyedByCall: true,
         ...(explicit ? { request: explicit.requestView } : {}),
       };
     }

@@ -39,7 +39,8 @@ describe.each(drivers)('a broker killed with SIGKILL on %s', (driver) => {
       await before.start();
       const held = await before.tool('check_availability', { service: 'Dauerwelle', date: upcoming('fri'), time: '10:00' }, 'check-before-kill');
       expect(held.result.available).toBe(true);
-      // Killed right after the answer: an answer that placed a hold was stored before it went out.
+      // Killed right after the answer, likely before its answer was stored with the event log: the
+      // hold was placed under the call's id, so the same id after the restart finds it and answers the same.
       await first.stop('SIGKILL');
 
       const second = await start();

@@ -196,6 +196,25 @@ describe.each(drivers)('booking core on %s', (driver) => {
     expect(await bookings.getHold(catalog.tenantId, held.hold.id)).toMatchObject({ status: 'booked' });
   });
 
+  it('places one hold per idempotency key: the same key again gets that hold back, with its staff member, and claims nothing', async () => {
+    const catalog = await salon();
+    const booking = service();
+    const session = { ...owner(), idempotencyKey: `session-2:tool-${randomUUID()}` };
+    const first = await booking.hold(request(catalog, 'damenschnitt', '14:00', 'lena'), session);
+    if (!first.available) throw new Error('expected a hold');
+    expect(first.replayed).toBe(false);
+    // As a restored session retries it: holding that hold, and this time naming another staff member.
+    const retried = await booking.hold(request(catalog, 'damenschnitt', '14:00', 'fabian'), { ...session, currentHoldId: first.hold.id });
+    expect(retried).toMatchObject({ available: true, replayed: true, hold: { id: first.hold.id, staffId: 'lena' }, staff: { id: 'lena' } });
+    expect(await bookings.getHold(catalog.tenantId, first.hold.id)).toMatchObject({ status: 'held' });
+    // Released since: the key still names that hold and places no other.
+    await bookings.releaseHold(catalog.tenantId, first.hold.id);
+    const late = await booking.hold(request(catalog, 'damenschnitt', '14:00', 'lena'), session);
+    expect(late).toMatchObject({ available: true, replayed: true, hold: { id: first.hold.id, status: 'released' } });
+    const rows = await database.db.execute(sql`SELECT count(*)::int AS n FROM holds WHERE tenant_id = ${catalog.tenantId}`);
+    expect(rowsOf<{ n: number }>(rows)[0]!.n).toBe(1);
+  });
+
   describe('with no staff member named, a recent read of the day orders the candidates', () => {
     const counting = () => new CountingBookingStore(database.db);
     const serviceOn = (store: DrizzleBookingStore) => new BookingService({ store, customers: catalogs, clock: () => NOW, holdTtlMs: 60_000, holdMaxMs: 600_000 });

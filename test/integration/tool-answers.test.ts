@@ -1,7 +1,8 @@
 /**
  * Tool call ids as idempotency keys (PROTOCOL §4), against real storage: an answer that
- * reports a change to bookings is stored before it goes out; a refusal or a read-only
- * answer rides with the event log; a repeated id gets the first answer and runs nothing.
+ * reports a change to bookings is stored before it goes out, unless the change was made
+ * under the call's id; that one, a refusal and a read-only answer ride with the event
+ * log; a repeated id gets the first answer and runs nothing.
  */
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
@@ -22,6 +23,7 @@ const held: Answer = {
   hold: { kind: 'placed', hold: { id: 'h1', serviceId: 'herrenschnitt', staffId: 'fabian', start: 0, end: 1, placedAt: 0, expiresAt: 2, maxExpiresAt: 3 } },
 };
 const refused: Answer = { response: { ok: true, result: { available: false, reason: 'SLOT_TAKEN', alternatives: [] } }, request: null, alternatives: [] };
+const heldUnderCallId: Answer = { ...held, keyedByCall: true };
 const cancelled: Answer = { response: { ok: true, result: { cancelled: true } }, cancelledAppointmentId: randomUUID() };
 
 describe.each(drivers)('tool answers on %s', (driver) => {
@@ -59,17 +61,21 @@ describe.each(drivers)('tool answers on %s', (driver) => {
     await log.flush();
   });
 
-  it('keeps a refusal and a read-only answer with the event log, and stores them when it flushes', async () => {
+  it('keeps a refusal, a read-only answer and a hold placed under the call id with the event log, and stores them when it flushes', async () => {
     const { fence, log, answers } = await setUp();
     const check = call('check_availability');
     const context = call('get_current_context');
+    const keyed = call('check_availability');
     await answers.answer(fence, check, async () => refused);
     await answers.answer(fence, context, async () => ({ response: { ok: true, result: { now: 'x' } } }));
+    await answers.answer(fence, keyed, async () => heldUnderCallId);
     expect(await stored(fence, check.id)).toBeNull();
     expect(await stored(fence, context.id)).toBeNull();
+    expect(await stored(fence, keyed.id)).toBeNull();
     await log.flush();
     expect(await stored(fence, check.id)).toEqual(refused.response);
     expect(await stored(fence, context.id)).toEqual({ ok: true, result: { now: 'x' } });
+    expect(await stored(fence, keyed.id)).toEqual(heldUnderCallId.response);
   });
 
   it('gives a repeated id its first answer without running the tool again, before and after the flush', async () => {
