@@ -126,6 +126,16 @@ export class BookingService {
   }
 
   /**
+   * The hold `idempotencyKey` placed, answered as `hold` answers its replay; null when it
+   * placed none (or its staff member has left the catalog: `hold` then decides).
+   */
+  async heldByKey(catalog: Catalog, idempotencyKey: string): Promise<Extract<HoldOutcome, { available: true }> | null> {
+    const hold = await this.options.store.findHoldByKey(catalog.tenantId, idempotencyKey);
+    const staff = hold ? catalog.staff.find((member) => member.id === hold.staffId) : undefined;
+    return hold && staff ? { available: true, hold, staff, replayed: true } : null;
+  }
+
+  /**
    * Books the session's hold, or the requested slot at once when there is no usable hold
    * (none, expired, or for another slot). `request` is what the caller asked to book: the
    * slot named in the tool call, else the slot of the session's hold. A retried key

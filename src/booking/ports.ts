@@ -152,6 +152,8 @@ export interface BookingStore {
   moveAppointment(appointmentId: string, claim: SlotClaim): Promise<MoveAppointmentResult>;
   /** Idempotency keys are the tenant's own: the same key in another tenant is another booking. */
   findAppointmentByKey(tenantId: string, idempotencyKey: string): Promise<AppointmentRecord | null>;
+  /** The hold placed under `idempotencyKey` (a tool call), whatever its status now; null when there is none. */
+  findHoldByKey(tenantId: string, idempotencyKey: string): Promise<HoldRecord | null>;
   listAppointments(tenantId: string, window: InstantRange): Promise<AppointmentRecord[]>;
   upcomingAppointments(tenantId: string, phone: string, from: Date): Promise<AppointmentRecord[]>;
   /** Cancels only an appointment booked under `phone`; null when there is none. */

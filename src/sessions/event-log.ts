@@ -1,10 +1,10 @@
 /**
  * Every frame in and out of a session, written in batches: one multi-row insert per
  * flush instead of one per frame, so a talking caller costs the database little.
- * Answers of read-only tools ride in the same writes (see `ToolAnswers`), stored ahead of
- * the frames of the same flush. A crash loses at most the
- * last `flushIntervalMs` of log, never a hold or appointment (those are written before
- * their answer is sent).
+ * Tool answers ride in the same writes unless the change they report could not be found
+ * again by a retry (see `ToolAnswers`), stored ahead of the frames of the same flush. A
+ * crash loses at most the last `flushIntervalMs` of log, never a hold or appointment
+ * (those are written, under their tool call's id, before their answer is sent).
  *
  * One call's rows can never cost another's: text PostgreSQL cannot store is made storable
  * when recorded, and a batch refused for its data is written again row by row, so only a

@@ -44,7 +44,7 @@ export function provideSessionMachine(effects: SessionEffects) {
           }
         };
         try {
-          const answer = await ownership.write(session.sessionId, (fence) => answers.answer(fence, call, () => tools.run(call, session, fence)));
+          const answer = await ownership.write(session.sessionId, (fence) => answers.answer(fence, call, (repeated) => tools.run(call, session, fence, repeated)));
           const outcome = { ...answer, finishedAt: clock() };
           reportLate(outcome);
           return outcome;

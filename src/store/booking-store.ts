@@ -124,14 +124,27 @@ export class DrizzleBookingStore implements BookingStore {
   }
 
   async placeHold(request: HoldRequest): Promise<PlaceHoldResult> {
-    // A hold placed by this statement was placed at now(), the transaction's start (as in convertHold).
-    const rows = await this.claim<typeof holds.$inferSelect & { replayed: boolean }>(sql`
-      SELECT *, placed_at < now() AS replayed
-      FROM callhold_place_hold(${request.tenantId}, ${request.staffId}, ${request.serviceId},
-        ${claimLockKey(request.tenantId, request.staffId, request.span.start)}, ${rangeLiteral(request.span)}::tstzrange,
-        ${stretches(request.busy)}::jsonb, ${request.replacesHoldId ?? null}::uuid, ${request.sessionId}::uuid, ${request.callId},
-        ${request.ttlMs / 1000}, ${request.maxMs / 1000}, ${request.epoch ?? null}::bigint, ${request.idempotencyKey ?? null})`);
+    let rows: Array<typeof holds.$inferSelect & { replayed: boolean }> | null;
+    try {
+      // A hold placed by this statement was placed at now(), the transaction's start (as in convertHold).
+      rows = await this.claim<typeof holds.$inferSelect & { replayed: boolean }>(sql`
+        SELECT *, placed_at < now() AS replayed
+        FROM callhold_place_hold(${request.tenantId}, ${request.staffId}, ${request.serviceId},
+          ${claimLockKey(request.tenantId, request.staffId, request.span.start)}, ${rangeLiteral(request.span)}::tstzrange,
+          ${stretches(request.busy)}::jsonb, ${request.replacesHoldId ?? null}::uuid, ${request.sessionId}::uuid, ${request.callId},
+          ${request.ttlMs / 1000}, ${request.maxMs / 1000}, ${request.epoch ?? null}::bigint, ${request.idempotencyKey ?? null})`);
+    } catch (error) {
+      // The same key placed a hold meanwhile on another connection (the key is looked up before the claim lock): that hold is the answer.
+      const earlier = request.idempotencyKey && sqlState(error) === UNIQUE_VIOLATION ? await this.findHoldByKey(request.tenantId, request.idempotencyKey) : null;
+      if (!earlier) throw error;
+      return { placed: true, hold: earlier, replayed: true };
+    }
     return rows ? { placed: true, hold: toHold(rows[0]!), replayed: rows[0]!.replayed } : { placed: false };
+  }
+
+  async findHoldByKey(tenantId: string, idempotencyKey: string): Promise<HoldRecord | null> {
+    const [row] = await this.db.select().from(holds).where(and(eq(holds.tenantId, tenantId), eq(holds.idempotencyKey, idempotencyKey)));
+    return row ? toHold(row) : null;
   }
 
   async bookDirect(claim: SlotClaim, details: BookingDetails, releasesHoldId?: string | null): Promise<DirectBookingResult> {

@@ -45,6 +45,8 @@ export interface ToolScope {
   session: SessionView;
   /** The ownership the session's writes are made under; null outside a live call (the tools CLI, tests). */
   fence: SessionFence | null;
+  /** The call's id may have run before without its answer kept (see `ToolAnswers`): what it placed is looked up by the id first. */
+  repeated: boolean;
   catalog: Catalog;
   language: Language;
   now: Date;
@@ -67,7 +69,7 @@ export class ToolRunner {
   constructor(private readonly options: ToolRunnerOptions) {}
 
   /** Runs one tool call; never throws for a bad call, only for storage failures (and `TAKEN_OVER`). */
-  async run(call: ToolCall, session: SessionView, fence: SessionFence | null = null): Promise<Answer> {
+  async run(call: ToolCall, session: SessionView, fence: SessionFence | null = null, repeated = false): Promise<Answer> {
     const language = languageOf(session.locale ?? undefined);
     try {
       if (!isToolName(call.name)) {
@@ -83,7 +85,7 @@ export class ToolRunner {
       }
       const catalog = await this.options.catalogs.get(session.tenantId);
       if (!catalog) throw toolError('UNAVAILABLE', `tenant "${session.tenantId}" has no catalog`);
-      const scope: ToolScope = { session, fence, catalog, language, now: this.options.clock() };
+      const scope: ToolScope = { session, fence, repeated, catalog, language, now: this.options.clock() };
       return await (definition.run as (tools: ToolRunner, args: unknown, scope: ToolScope, call: ToolCall) => Promise<Answer>)(this, parsed.data, scope, call);
     } catch (error) {
       if (!isToolError(error)) throw error;
@@ -131,19 +133,25 @@ export class ToolRunner {
   async checkAvailability(args: ToolArguments<'check_availability'>, scope: ToolScope, call: ToolCall): Promise<Answer> {
     const { session, catalog, language } = scope;
     const { request, requestView, timeWasAmbiguous } = this.resolveSlot(args, scope);
-    const outcome = await this.options.booking.hold(request, {
-      sessionId: session.sessionId,
-      callId: session.callId,
-      currentHoldId: session.hold?.id ?? null,
-      epoch: scope.fence?.epoch ?? null,
-      idempotencyKey: idempotencyKeyOf(session, call),
-    });
+    const idempotencyKey = idempotencyKeyOf(session, call);
+    // A repeated id gets what it placed, also when the slot would be refused now (expired since, taken by another).
+    const outcome =
+      (scope.repeated ? await this.options.booking.heldByKey(catalog, idempotencyKey) : null) ??
+      (await this.options.booking.hold(request, {
+        sessionId: session.sessionId,
+        callId: session.callId,
+        currentHoldId: session.hold?.id ?? null,
+        epoch: scope.fence?.epoch ?? null,
+        idempotencyKey,
+      }));
     if (outcome.available) {
       const hold = holdView(outcome.hold);
+      const live = outcome.hold.status === 'held' && hold.expiresAt > scope.now.getTime();
       return {
         response: ok({
           available: true,
-          hold: wireHold(hold, 'held', catalog.timezone),
+          // A replay says what storage holds now: an expired or released hold is not called held.
+          hold: wireHold(hold, live ? 'held' : outcome.hold.status, catalog.timezone),
           service: request.service.id,
           staff: outcome.staff.id,
           staff_name: outcome.staff.name,
@@ -151,8 +159,9 @@ export class ToolRunner {
           end: isoIn(hold.end, catalog.timezone),
           message: messages.available(language, request.service.name, spoken(outcome.hold.start, outcome.staff), catalog.timezone, timeWasAmbiguous),
         }).response,
-        // A replay changed nothing now: the session has storage's word on its hold since it was restored.
-        ...(outcome.replayed ? {} : { hold: { kind: 'placed', hold }, keyedByCall: true }),
+        // A replay changed nothing now; the session takes the hold unless it has it already (a
+        // restored one has storage's word) or it is no longer live (then the session's own checks tell).
+        ...(!outcome.replayed || (live && hold.id !== session.hold?.id) ? { hold: { kind: 'placed', hold }, keyedByCall: true } : {}),
         request: requestView,
         alternatives: [],
       };
@@ -201,17 +210,19 @@ export class ToolRunner {
     if (outcome.booked) {
       const appointment = outcome.appointment;
       const service = catalog.services.find((s) => s.id === appointment.serviceId);
-      const holdChange: HoldChange | undefined = session.hold
-        ? { kind: 'ended', status: appointment.holdId === session.hold.id ? 'booked' : 'released' }
-        : undefined;
+      // A replay reports only the end of the hold it booked: any other hold the session has now may be newer than that booking.
+      const bookedHeld = session.hold !== null && appointment.holdId === session.hold.id;
+      const holdChange: HoldChange | undefined =
+        session.hold && (bookedHeld || !outcome.replayed) ? { kind: 'ended', status: bookedHeld ? 'booked' : 'released' } : undefined;
       return {
         response: ok({
           booked: true,
           appointment: { ...describeAppointment(appointment, catalog) },
           message: messages.booked(language, service?.name ?? appointment.serviceId, spoken(appointment.start, staffOf(catalog, appointment.staffId)), catalog.timezone),
         }).response,
-        ...(holdChange && !outcome.replayed ? { hold: holdChange } : {}),
-        appointment: appointmentView(appointment),
+        ...(holdChange ? { hold: holdChange } : {}),
+        // A replayed booking the salon has cancelled since is not the session's appointment again.
+        ...(appointment.status === 'booked' ? { appointment: appointmentView(appointment) } : {}),
         keyedByCall: true,
         ...(explicit ? { request: explicit.requestView } : {}),
       };

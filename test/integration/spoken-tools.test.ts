@@ -7,13 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionView } from '../../machines/call-session.types.js';
-import { BookingService } from '../../src/booking/booking-service.js';
-import { CatalogCache } from '../../src/booking/catalog-cache.js';
-import { DrizzleBookingStore } from '../../src/store/booking-store.js';
-import { DrizzleCatalogStore } from '../../src/store/catalog-store.js';
-import { ToolRunner } from '../../src/tools/tool-runner.js';
-import { demoCatalog } from '../fixtures/catalogs.js';
+import type { ToolRunner } from '../../src/tools/tool-runner.js';
 import { drivers, openTestDatabase, type TestDatabase } from '../fixtures/database.js';
+import { toolsOnDemoSalon } from '../fixtures/tool-runner.js';
 
 const NOW = new Date('2025-11-23T21:04:50Z');
 
@@ -24,17 +20,7 @@ describe.each(drivers)('spoken dates, times and services through the tools on %s
 
   beforeAll(async () => {
     database = await openTestDatabase(driver);
-    const catalogStore = new DrizzleCatalogStore(database.db);
-    const bookingStore = new DrizzleBookingStore(database.db);
-    const { catalog, customers } = demoCatalog(`spoken-${randomUUID().slice(0, 8)}`);
-    tenantId = catalog.tenantId;
-    await catalogStore.putCatalog(catalog, customers);
-    const clock = () => NOW;
-    tools = new ToolRunner({
-      catalogs: new CatalogCache(catalogStore),
-      booking: new BookingService({ store: bookingStore, customers: catalogStore, clock, holdTtlMs: 60_000, holdMaxMs: 600_000 }),
-      clock,
-    });
+    ({ tools, tenantId } = await toolsOnDemoSalon(database, NOW, 'spoken'));
   });
   afterAll(() => database.close());
 

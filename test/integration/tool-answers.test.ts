@@ -78,6 +78,20 @@ describe.each(drivers)('tool answers on %s', (driver) => {
     expect(await stored(fence, keyed.id)).toEqual(heldUnderCallId.response);
   });
 
+  it('tells a run that its id may have run before: after a failed run of it, and in a session resumed from storage', async () => {
+    const { fence, log, answers } = await setUp();
+    const asked: boolean[] = [];
+    const check = call('check_availability');
+    await expect(answers.answer(fence, check, async (repeated) => (asked.push(repeated), Promise.reject(new Error('connection lost after the commit'))))).rejects.toThrow();
+    await answers.answer(fence, check, async (repeated) => (asked.push(repeated), heldUnderCallId));
+    await answers.answer(fence, call('check_availability'), async (repeated) => (asked.push(repeated), refused));
+    const resumed = new ToolAnswers(store, log, logger);
+    resumed.track(fence.sessionId, false);
+    await resumed.answer(fence, call('get_current_context'), async (repeated) => (asked.push(repeated), { response: { ok: true, result: {} } }));
+    expect(asked).toEqual([false, true, false, true]);
+    await log.flush();
+  });
+
   it('gives a repeated id its first answer without running the tool again, before and after the flush', async () => {
     const { fence, log, answers } = await setUp();
     const check = call('check_availability');
