@@ -151,7 +151,7 @@ export class ToolRunner {
         response: ok({
           available: true,
           // A replay says what storage holds now: an expired or released hold is not called held.
-          hold: wireHold(hold, live ? 'held' : outcome.hold.status, catalog.timezone),
+          hold: wireHold(hold, live ? 'held' : outcome.hold.status === 'held' ? 'expired' : outcome.hold.status, catalog.timezone),
           service: request.service.id,
           staff: outcome.staff.id,
           staff_name: outcome.staff.name,
