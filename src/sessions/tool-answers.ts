@@ -13,9 +13,10 @@
  *   (looked up by the id first when it may have run before, see `answer`) and answers with
  *   it as storage has it, instead of claiming again.
  * Any other answer that reports a change to bookings (a hold released, a cancellation) is
- * stored before it goes out, so a restarted broker replays it too. Measured: with 100
- * callers on one slot, the 99 refusals were 99 commits before their answers; a check
- * that holds and a booking each cost a second commit before their answer.
+ * stored before it goes out, so a restarted broker replays it too. Measured when every
+ * such answer was stored first: with 100 callers on one slot, the 99 refusals were 99
+ * commits before their answers, and a check that holds and a booking each waited for a
+ * second commit.
  *
  * A repeated id that arrives while the first run is still going (the runtime retrying
  * after an `UNAVAILABLE` answer) waits for that run instead of starting a second one.
